@@ -1,0 +1,247 @@
+"""The `shopflow` command: serve, worker, migrate, seed, dev."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvloop
+from aiohttp import web
+
+from .platform.logs import AccessLogger, setup_logging
+from .platform.migrate import MigrationError, migrate, status
+from .platform.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("shopflow")
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+    from .app import create_app
+
+    runner = web.AppRunner(
+        create_app(settings),
+        access_log_class=AccessLogger,
+        access_log=logging.getLogger("shopflow.access") if settings.access_log else None,
+        handle_signals=False,
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=4096).start()
+        log.info("serving", extra={"host": host, "port": port, "pid": os.getpid()})
+        await _until_signalled()
+    finally:
+        await runner.cleanup()
+
+
+def _serve_process(host: str, port: int) -> None:
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    _run(_serve(settings, host, port, reuse_port=True))
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = load_settings()
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.workers == 1:
+        _run(_serve(settings, host, port, reuse_port=False))
+        return
+    # N processes share the port through SO_REUSEPORT; the kernel spreads connections.
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_serve_process, args=(host, port)) for _ in range(args.workers)]
+    for p in procs:
+        p.start()
+    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in procs])
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        for p in procs:
+            p.terminate()
+            p.join()
+
+
+async def _work(settings: Settings) -> None:
+    from workers.settings import build_worker
+
+    worker = build_worker(settings)
+    try:
+        await worker.async_run()  # SIGINT/SIGTERM cancel it
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await worker.close()
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    _run(_work(_require_urls(load_settings())))
+
+
+def _require_urls(settings: Settings) -> Settings:
+    if not settings.database_url or not settings.redis_url:
+        raise SettingsError("DATABASE_URL and REDIS_URL must be set (`shopflow dev` starts both)")
+    return settings
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    dsn = _require_urls(load_settings()).database_url
+    if args.action == "status":
+        for m, applied in _run(status(dsn)):
+            print(f"{m.version:04d}_{m.name}: {'applied' if applied else 'pending'}")
+        return
+    done = _run(migrate(dsn))
+    print(f"applied {len(done)} migration(s)" + "".join(f"\n  {m.version:04d}_{m.name}" for m in done))
+
+
+async def _seed(dsn: str, products: int, currency: str, *, reset: bool, if_empty: bool) -> int:
+    from .catalog import seed
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        if reset:
+            await seed.reset(conn)
+        elif not await seed.is_empty(conn):
+            if if_empty:
+                return 0
+            raise SettingsError("the catalog is not empty; pass --reset to replace it")
+        return await seed.seed(conn, products, currency=currency)
+    finally:
+        await conn.close()
+
+
+def cmd_seed(args: argparse.Namespace) -> None:
+    settings = _require_urls(load_settings())
+    _run(migrate(settings.database_url))
+    n = _run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
+    print(f"seeded {n} products")
+
+
+def _admin_token(data_dir: Path) -> str:
+    """The dev shop's staff token: the environment's, else one kept in the data directory."""
+    path = data_dir / "admin_token"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    from .platform.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    settings = load_settings()
+    data_dir = settings.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        if not settings.database_url:
+            pg = EmbeddedPostgres(data_dir / "postgres")
+            env["DATABASE_URL"] = pg.start()
+            started.append(pg)
+            log.info("embedded PostgreSQL started", extra={"url": env["DATABASE_URL"]})
+        if not settings.redis_url:
+            redis = EmbeddedRedis(data_dir / "redis")
+            env["REDIS_URL"] = redis.start()
+            started.append(redis)
+            log.info("embedded Redis started", extra={"url": env["REDIS_URL"]})
+        if not settings.admin_token.get_secret_value():
+            env["SHOPFLOW_ADMIN_TOKEN"] = _admin_token(data_dir)
+        _run(migrate(env["DATABASE_URL"]))
+        seeded = _run(_seed(env["DATABASE_URL"], args.products, settings.currency, reset=False, if_empty=True))
+        if seeded:
+            log.info("seeded the demo shop", extra={"products": seeded})
+        cli = [sys.executable, "-m", "shopflow"]
+        children.append(subprocess.Popen([*cli, "serve", "--port", str(args.port or settings.port)], env=env))
+        children.append(subprocess.Popen([*cli, "worker"], env=env))
+        print(
+            f"ShopFlow is running on http://localhost:{args.port or settings.port}\n"
+            f"  staff token: {env.get('SHOPFLOW_ADMIN_TOKEN', '(from SHOPFLOW_ADMIN_TOKEN)')}\n"
+            "  Ctrl-C stops everything.",
+            flush=True,
+        )
+        _run(_watch(children))
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            child.wait()
+        for server in reversed(started):
+            server.stop()
+
+
+async def _watch(children: list[subprocess.Popen[bytes]]) -> None:
+    """Wait for Ctrl-C/SIGTERM, or for a child to die (then stop the rest)."""
+    waiter = asyncio.ensure_future(_until_signalled())
+    while not waiter.done():
+        if any(c.poll() is not None for c in children):
+            log.error("a ShopFlow process exited; stopping")
+            waiter.cancel()
+            break
+        await asyncio.sleep(0.5)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shopflow", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the web process")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing the port")
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="run an arq worker").set_defaults(func=cmd_worker)
+    mig = sub.add_parser("migrate", help="apply migrations or show their status")
+    mig.add_argument("action", nargs="?", choices=("up", "status"), default="up")
+    mig.set_defaults(func=cmd_migrate)
+    seed = sub.add_parser("seed", help="load the demo shop")
+    seed.add_argument("--products", type=int, default=1000)
+    seed.add_argument("--reset", action="store_true", help="replace the catalog")
+    seed.set_defaults(func=cmd_seed)
+    dev = sub.add_parser("dev", help="embedded PostgreSQL and Redis, migrate, seed, web + worker")
+    dev.add_argument("--port", type=int)
+    dev.add_argument("--products", type=int, default=1000)
+    dev.set_defaults(func=cmd_dev)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    if getattr(args, "workers", 1) < 1:
+        parser().error("--workers must be at least 1")
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        args.func(args)
+    except (SettingsError, MigrationError) as e:
+        print(f"shopflow: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

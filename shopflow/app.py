@@ -1,0 +1,60 @@
+"""The app factory: settings → pools → components → middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from arq.connections import RedisSettings, create_pool
+
+from .catalog import routes as catalog_routes
+from .platform import health
+from .platform.cache import Cache
+from .platform.db import Database, create_pool as create_pg_pool
+from .platform.keys import CACHE, DB, METRICS, REDIS, SETTINGS
+from .platform.metrics import Metrics
+from .platform.middleware import GATE, Gate, platform_middleware
+from .platform.settings import Settings, SettingsError, load_settings
+
+
+async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.database_url:
+        raise SettingsError("DATABASE_URL is not set (`shopflow dev` starts an embedded PostgreSQL)")
+    pool = await create_pg_pool(
+        settings.database_url,
+        min_size=settings.db_pool_min,
+        max_size=settings.db_pool_max,
+        statement_timeout=settings.db_statement_timeout,
+    )
+    db = app[DB] = Database(pool, settings.db_acquire_timeout)
+    app[METRICS].watch_pool(pool.get_size, db.in_use)
+    yield
+    await pool.close()
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.redis_url:
+        raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
+    redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    app[CACHE] = Cache(redis, settings.cache_ttl, app[METRICS])
+    yield
+    await redis.aclose()
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    """The whole shop as one aiohttp application."""
+    settings = settings or load_settings()
+    app = web.Application(
+        middlewares=[platform_middleware], client_max_size=settings.max_body_bytes
+    )
+    app[SETTINGS] = settings
+    app[METRICS] = metrics = Metrics()
+    gate = app[GATE] = Gate(settings.max_concurrent_requests)
+    metrics.in_flight.set_function(lambda: gate.in_flight)
+    app.cleanup_ctx.extend([postgres_ctx, redis_ctx])
+    app.router.add_routes(health.routes)
+    app.router.add_routes(catalog_routes.routes)
+    app.cleanup_ctx.append(health.openapi_ctx)
+    return app

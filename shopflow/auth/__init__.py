@@ -1,0 +1,1 @@
+"""Who is calling: the staff seam every protected endpoint goes through."""

@@ -1,0 +1,1 @@
+"""The product catalog: categories, products, variants and stock per SKU."""

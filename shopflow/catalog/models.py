@@ -1,0 +1,167 @@
+"""The catalog's request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, JsonValue
+
+from ..platform.endpoint import Body, Query
+from ..platform.models import Money, MoneyOut, Page, Patch
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+def Slug(default: Any = ...) -> Any:  # noqa: N802 - reads as a type in field declarations
+    return Field(default, pattern=SLUG, max_length=200)
+
+
+def Name(default: Any = ...) -> Any:  # noqa: N802
+    return Field(default, min_length=1, max_length=200)
+
+
+Status = Literal["draft", "active", "archived"]
+Sort = Literal["relevance", "price_asc", "price_desc", "newest"]
+
+
+# Requests
+
+
+class ProductQuery(Query):
+    q: str | None = Field(None, max_length=200, description="Full-text search")
+    category: str | None = Field(None, max_length=200, description="Category id or slug; includes its descendants")
+    min_price: int | None = Field(None, ge=0, description="Minor units")
+    max_price: int | None = Field(None, ge=0, description="Minor units")
+    in_stock: bool | None = Field(None, description="true: only products that can be bought now")
+    sort: Sort | None = Field(None, description="Default: relevance with q, else newest")
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=512)
+
+
+class VariantCreate(Body):
+    sku: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    name: str = Name()
+    options: dict[str, str] = Field(default_factory=dict, max_length=20)
+    price: Money
+    position: int = Field(0, ge=0, le=10_000)
+    on_hand: int = Field(0, ge=0, le=10**9)
+
+
+class VariantUpdate(Patch):
+    name: str | None = Name(None)
+    options: dict[str, str] | None = Field(None, max_length=20)
+    price: Money | None = None
+    position: int | None = Field(None, ge=0, le=10_000)
+
+
+class ProductCreate(Body):
+    name: str = Name()
+    slug: str | None = Slug(None)
+    description: str = Field("", max_length=20_000)
+    category_id: UUID | None = None
+    attributes: dict[str, JsonValue] = Field(default_factory=dict, max_length=100)
+    status: Status = "draft"
+    variants: list[VariantCreate] = Field(default_factory=list, max_length=100)
+
+
+class ProductUpdate(Patch):
+    nullable: ClassVar[frozenset[str]] = frozenset({"category_id"})
+
+    name: str | None = Name(None)
+    slug: str | None = Slug(None)
+    description: str | None = Field(None, max_length=20_000)
+    category_id: UUID | None = None
+    attributes: dict[str, JsonValue] | None = Field(None, max_length=100)
+    status: Status | None = None
+
+
+class CategoryCreate(Body):
+    slug: str = Slug()
+    name: str = Name()
+    parent_id: UUID | None = None
+    position: int = Field(0, ge=0, le=10_000)
+
+
+class StockSet(Body):
+    on_hand: int = Field(ge=0, le=10**9)
+
+
+# Responses
+
+
+class PriceRange(BaseModel):
+    min: MoneyOut
+    max: MoneyOut
+
+
+class CategoryRef(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+
+
+class VariantOut(BaseModel):
+    id: UUID
+    sku: str
+    name: str
+    options: dict[str, str]
+    price: MoneyOut
+    position: int
+    stock_available: int
+
+
+class Image(BaseModel):
+    id: UUID
+    alt: str
+    srcset: str
+    url: str
+
+
+class ProductDetail(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    description: str
+    status: Status
+    category: CategoryRef | None
+    attributes: dict[str, Any]
+    images: list[Image]
+    variants: list[VariantOut]
+    price_range: PriceRange | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProductSummary(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    category_id: UUID | None
+    price_range: PriceRange
+    in_stock: bool
+    created_at: datetime
+
+
+class ProductPage(Page):
+    items: list[ProductSummary]
+
+
+class CategoryNode(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    parent_id: UUID | None
+    children: list[CategoryNode]
+
+
+class CategoryTree(BaseModel):
+    items: list[CategoryNode]
+
+
+class StockLevel(BaseModel):
+    sku: str
+    on_hand: int
+    reserved: int
+    available: int

@@ -1,0 +1,237 @@
+"""The catalog's SQL. Every function takes an executor: the pool or a connection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..platform.db import Executor
+
+_MONEY = "json_build_object('amount', {0}, 'currency', {1})"
+_PRICE_RANGE = (
+    "CASE WHEN p.price_min IS NULL THEN NULL ELSE json_build_object('min', "
+    + _MONEY.format("p.price_min", "p.currency") + ", 'max', "
+    + _MONEY.format("p.price_max", "p.currency") + ") END"
+)
+_LISTED = "p.status = 'active' AND p.price_min IS NOT NULL"
+_IN_STOCK = (
+    "EXISTS (SELECT 1 FROM variants v JOIN stock s ON s.sku = v.sku"
+    " WHERE v.product_id = p.id AND s.on_hand > s.reserved)"
+)
+
+# The product document is built by PostgreSQL in one round trip and cached as it comes.
+_DETAIL = f"""
+SELECT json_build_object(
+    'id', p.id, 'slug', p.slug, 'name', p.name, 'description', p.description,
+    'status', p.status,
+    'category', CASE WHEN c.id IS NULL THEN NULL
+                     ELSE json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) END,
+    'attributes', p.attributes,
+    'images', '[]'::json,
+    'variants', coalesce((
+        SELECT json_agg(json_build_object(
+                   'id', v.id, 'sku', v.sku, 'name', v.name, 'options', v.options,
+                   'price', {_MONEY.format("v.price_amount", "v.currency")},
+                   'position', v.position,
+                   'stock_available', coalesce(s.on_hand - s.reserved, 0))
+               ORDER BY v.position, v.sku)
+        FROM variants v LEFT JOIN stock s ON s.sku = v.sku
+        WHERE v.product_id = p.id), '[]'::json),
+    'price_range', {_PRICE_RANGE},
+    'created_at', p.created_at, 'updated_at', p.updated_at)::text
+FROM products p LEFT JOIN categories c ON c.id = p.category_id
+"""
+
+
+async def fetch_product_json(ex: Executor, key: UUID | str, *, listed_only: bool) -> str | None:
+    """The product document by id (UUID) or slug (str); drafts and archived only if asked."""
+    where = "p.id = $1" if isinstance(key, UUID) else "p.slug = $1"
+    if listed_only:
+        where += " AND p.status = 'active'"
+    return await ex.fetchval(f"{_DETAIL} WHERE {where}", key)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    q: str | None
+    category_ids: list[UUID] | None
+    min_price: int | None
+    max_price: int | None
+    in_stock: bool
+    sort: str
+    after: list[Any] | None  # the keyset position a cursor carries, without its sort name
+    limit: int
+
+
+# sort -> (key expressions, direction); the last key is always p.id, for a total order.
+SORTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "relevance": (("ts_rank(p.search, query)::float8", "p.id"), "DESC"),
+    "price_asc": (("p.price_min", "p.id"), "ASC"),
+    "price_desc": (("p.price_min", "p.id"), "DESC"),
+    "newest": (("p.created_at", "p.id"), "DESC"),
+}
+KEY_CASTS = {"relevance": "float8", "price_asc": "bigint", "price_desc": "bigint", "newest": "timestamptz"}
+
+
+async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
+    """One page (plus one row, to tell whether more follow) of listed product summaries."""
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    where = [_LISTED]
+    source = "products p"
+    if f.q is not None:
+        source += f", websearch_to_tsquery('english', {arg(f.q)}) query"
+        where.append("p.search @@ query")
+    if f.category_ids is not None:
+        where.append(f"p.category_id = ANY({arg(f.category_ids)}::uuid[])")
+    if f.min_price is not None:
+        where.append(f"p.price_min >= {arg(f.min_price)}")
+    if f.max_price is not None:
+        where.append(f"p.price_min <= {arg(f.max_price)}")
+    if f.in_stock:
+        where.append(_IN_STOCK)
+    keys, direction = SORTS[f.sort]
+    if f.after is not None:
+        op = "<" if direction == "DESC" else ">"
+        where.append(
+            f"({keys[0]}, p.id) {op} ({arg(f.after[0])}::{KEY_CASTS[f.sort]}, {arg(f.after[1])}::uuid)"
+        )
+    order = ", ".join(f"{k} {direction}" for k in keys)
+    sql = f"""
+        SELECT {keys[0]} AS sort_key, p.id, json_build_object(
+            'id', p.id, 'slug', p.slug, 'name', p.name, 'category_id', p.category_id,
+            'price_range', {_PRICE_RANGE}, 'in_stock', {_IN_STOCK},
+            'created_at', p.created_at)::text AS doc
+        FROM {source}
+        WHERE {" AND ".join(where)}
+        ORDER BY {order}
+        LIMIT {arg(f.limit + 1)}"""
+    return await ex.fetch(sql, *args)
+
+
+async def fetch_categories(ex: Executor) -> list[asyncpg.Record]:
+    return await ex.fetch(
+        "SELECT id, parent_id, slug, name FROM categories ORDER BY position, name, id"
+    )
+
+
+async def insert_category(
+    ex: Executor, slug: str, name: str, parent_id: UUID | None, position: int
+) -> UUID:
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO categories (slug, name, parent_id, position) VALUES ($1, $2, $3, $4)"
+        " RETURNING id",
+        slug, name, parent_id, position,
+    )
+
+
+async def category_exists(ex: Executor, category_id: UUID) -> bool:
+    return bool(await ex.fetchval("SELECT 1 FROM categories WHERE id = $1", category_id))
+
+
+async def insert_product(ex: Executor, fields: dict[str, Any]) -> UUID:
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO products (slug, name, description, category_id, attributes, status, currency)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        fields["slug"], fields["name"], fields["description"], fields["category_id"],
+        fields["attributes"], fields["status"], fields["currency"],
+    )
+
+
+PRODUCT_COLUMNS = frozenset({"name", "slug", "description", "category_id", "attributes", "status"})
+
+
+async def update_product(ex: Executor, product_id: UUID, changes: dict[str, Any]) -> str | None:
+    """Apply `changes` (columns of PRODUCT_COLUMNS); the product's slug before them, or None."""
+    columns = sorted(changes)
+    assert set(columns) <= PRODUCT_COLUMNS
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=2))
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        f"""UPDATE products p SET {sets}, updated_at = now()
+            FROM products old WHERE old.id = p.id AND p.id = $1 RETURNING old.slug""",
+        product_id, *(changes[c] for c in columns),
+    )
+
+
+async def fetch_product_slug(ex: Executor, product_id: UUID, *, lock: bool = False) -> str | None:
+    sql = "SELECT slug FROM products WHERE id = $1"
+    return await ex.fetchval(sql + (" FOR UPDATE" if lock else ""), product_id)  # type: ignore[no-any-return]
+
+
+async def insert_variant(ex: Executor, product_id: UUID, v: dict[str, Any]) -> UUID:
+    variant_id = await ex.fetchval(
+        "INSERT INTO variants (product_id, sku, name, options, price_amount, currency, position)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        product_id, v["sku"], v["name"], v["options"], v["price"]["amount"],
+        v["price"]["currency"], v["position"],
+    )
+    await ex.execute("INSERT INTO stock (sku, on_hand) VALUES ($1, $2)", v["sku"], v["on_hand"])
+    return variant_id  # type: ignore[no-any-return]
+
+
+async def refresh_prices(ex: Executor, product_id: UUID) -> None:
+    """Recompute the product's price range from its variants."""
+    await ex.execute(
+        """UPDATE products p SET price_min = v.lo, price_max = v.hi, updated_at = now()
+           FROM (SELECT min(price_amount) lo, max(price_amount) hi
+                 FROM variants WHERE product_id = $1) v
+           WHERE p.id = $1""",
+        product_id,
+    )
+
+
+async def fetch_variant_owner(ex: Executor, variant_id: UUID) -> asyncpg.Record | None:
+    """The variant's product id and slug, locking the product row for the write to come."""
+    return await ex.fetchrow(
+        """SELECT p.id AS product_id, p.slug, v.sku FROM variants v JOIN products p ON p.id = v.product_id
+           WHERE v.id = $1 FOR UPDATE OF p""",
+        variant_id,
+    )
+
+
+async def update_variant(ex: Executor, variant_id: UUID, changes: dict[str, Any]) -> None:
+    columns = {
+        "name": changes.get("name"),
+        "options": changes.get("options"),
+        "position": changes.get("position"),
+        "price_amount": changes["price"]["amount"] if "price" in changes else None,
+    }
+    await ex.execute(
+        """UPDATE variants SET name = coalesce($2, name), options = coalesce($3, options),
+                  position = coalesce($4, position), price_amount = coalesce($5, price_amount)
+           WHERE id = $1""",
+        variant_id, *columns.values(),
+    )
+
+
+async def delete_variant_unreserved(ex: Executor, variant_id: UUID) -> bool:
+    """Delete the variant unless some of its stock is reserved; whether it was deleted."""
+    deleted = await ex.fetchval(
+        """DELETE FROM variants v WHERE v.id = $1
+             AND NOT EXISTS (SELECT 1 FROM stock s WHERE s.sku = v.sku AND s.reserved > 0)
+           RETURNING 1""",
+        variant_id,
+    )
+    return bool(deleted)
+
+
+async def set_on_hand(ex: Executor, sku: str, on_hand: int) -> asyncpg.Record | None:
+    """Set the stock on hand unless it would fall below what is reserved."""
+    return await ex.fetchrow(
+        """UPDATE stock s SET on_hand = $2, updated_at = now()
+           FROM variants v JOIN products p ON p.id = v.product_id
+           WHERE s.sku = $1 AND v.sku = s.sku AND s.reserved <= $2
+           RETURNING s.sku, s.on_hand, s.reserved, p.id AS product_id, p.slug""",
+        sku, on_hand,
+    )
+
+
+async def fetch_stock(ex: Executor, sku: str) -> asyncpg.Record | None:
+    return await ex.fetchrow("SELECT sku, on_hand, reserved FROM stock WHERE sku = $1", sku)

@@ -1,0 +1,281 @@
+"""The catalog's rules: reads through the cache, writes in transactions that invalidate it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from ..platform.cache import Cache
+from ..platform.db import Database
+from ..platform.errors import Invalid
+from ..platform.jsonx import dumps
+from ..platform.pagination import decode_cursor, encode_cursor
+from . import queries
+from .errors import (
+    ProductNotFound,
+    SkuNotFound,
+    SkuTaken,
+    SlugTaken,
+    StockReserved,
+    UnknownCategory,
+    VariantNotFound,
+    WrongCurrency,
+)
+from .models import CategoryCreate, ProductCreate, ProductQuery, ProductUpdate, VariantCreate, VariantUpdate
+
+CATEGORY_TREE_KEY = "catalog:categories"
+CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
+    "relevance": (str, float, str),
+    "price_asc": (str, int, str),
+    "price_desc": (str, int, str),
+    "newest": (str, str, str),
+}
+
+
+def _product_keys(product_id: UUID, *slugs: str | None) -> list[str]:
+    return [f"catalog:product:{product_id}"] + [f"catalog:slug:{s}" for s in slugs if s]
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def parse_key(id_or_slug: str) -> UUID | str:
+    try:
+        return UUID(id_or_slug)
+    except ValueError:
+        return id_or_slug
+
+
+@contextmanager
+def _constraints() -> Iterator[None]:
+    """Turn the database's uniqueness and reference checks into the catalog's errors."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as e:
+        if e.constraint_name == "variants_sku_key":
+            raise SkuTaken("another variant has this SKU") from None
+        raise SlugTaken("another item has this slug") from None
+    except asyncpg.ForeignKeyViolationError as e:
+        raise UnknownCategory("there is no such category", errors=[{"field": "category_id", "message": "unknown"}]) from None
+
+
+# Reads
+
+
+async def product_json(db: Database, cache: Cache, id_or_slug: str) -> bytes:
+    """A listed product's document, from the cache when it is there."""
+    key = parse_key(id_or_slug)
+    cache_key = _product_keys(key)[0] if isinstance(key, UUID) else f"catalog:slug:{key}"
+
+    async def load() -> bytes | None:
+        doc = await queries.fetch_product_json(db, key, listed_only=True)
+        return doc.encode() if doc is not None else None
+
+    doc = await cache.get_or_load("product", cache_key, load)
+    if doc is None:
+        raise ProductNotFound(f"no product {id_or_slug!r}")
+    return doc
+
+
+async def category_tree(db: Database, cache: Cache) -> bytes:
+    """The category tree as `{"items": [node…]}`, each node with its `children`."""
+
+    async def load() -> bytes:
+        nodes = {
+            r["id"]: {"id": r["id"], "slug": r["slug"], "name": r["name"], "parent_id": r["parent_id"], "children": []}
+            for r in await queries.fetch_categories(db)
+        }
+        roots = []
+        for node in nodes.values():
+            parent = nodes.get(node["parent_id"])
+            (parent["children"] if parent else roots).append(node)
+        return dumps({"items": roots})
+
+    tree = await cache.get_or_load("categories", CATEGORY_TREE_KEY, load)
+    assert tree is not None
+    return tree
+
+
+async def _category_ids(db: Database, cache: Cache, id_or_slug: str) -> list[UUID]:
+    """The category named by id or slug, with all its descendants."""
+
+    def find(nodes: list[dict[str, Any]]) -> dict[str, Any] | None:
+        for node in nodes:
+            if id_or_slug in (node["id"], node["slug"]):
+                return node
+            found = find(node["children"])
+            if found:
+                return found
+        return None
+
+    def collect(node: dict[str, Any]) -> Iterator[UUID]:
+        yield UUID(node["id"])
+        for child in node["children"]:
+            yield from collect(child)
+
+    root = find(orjson.loads(await category_tree(db, cache))["items"])
+    if root is None:
+        raise UnknownCategory("there is no such category", errors=[{"field": "category", "message": "unknown"}])
+    return list(collect(root))
+
+
+async def list_products(db: Database, cache: Cache, query: ProductQuery) -> bytes:
+    """One page of listed product summaries, as the list envelope."""
+    if query.sort == "relevance" and not query.q:
+        raise _invalid("sort", "relevance needs a search query q")
+    sort = query.sort or ("relevance" if query.q else "newest")
+    after = None
+    if query.cursor:
+        position = decode_cursor(query.cursor, CURSOR_SHAPES[sort])
+        if position[0] != sort:
+            raise _invalid("cursor", "the cursor belongs to another sort order")
+        after = position[1:]
+    category_ids = await _category_ids(db, cache, query.category) if query.category else None
+    rows = await queries.list_products(db, queries.ListFilter(
+        q=query.q or None, category_ids=category_ids, min_price=query.min_price,
+        max_price=query.max_price, in_stock=bool(query.in_stock), sort=sort, after=after,
+        limit=query.limit,
+    ))
+    next_cursor = None
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        last = rows[-1]
+        sort_key = last["sort_key"].isoformat() if sort == "newest" else last["sort_key"]
+        next_cursor = encode_cursor([sort, sort_key, str(last["id"])])
+    items = b",".join(r["doc"].encode() for r in rows)
+    return b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(next_cursor) + b"}"
+
+
+# Writes
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:180] or "product"
+
+
+async def _staff_view(db: Database, product_id: UUID) -> bytes:
+    doc = await queries.fetch_product_json(db, product_id, listed_only=False)
+    if doc is None:
+        raise ProductNotFound(f"no product {product_id}")
+    return doc.encode()
+
+
+def _check_currency(price: dict[str, Any], currency: str, field: str) -> None:
+    if price["currency"] != currency:
+        raise WrongCurrency(
+            f"prices are in {currency}", errors=[{"field": field, "message": f"must be {currency}"}]
+        )
+
+
+async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> UUID:
+    """Add a category; the tree's cache is dropped."""
+    with _constraints():
+        category_id = await queries.insert_category(db, body.slug, body.name, body.parent_id, body.position)
+    await cache.invalidate(CATEGORY_TREE_KEY)
+    return category_id
+
+
+async def create_product(db: Database, cache: Cache, body: ProductCreate, currency: str) -> bytes:
+    """Add a product with its variants and their stock in one transaction."""
+    fields = body.model_dump(exclude={"variants"})
+    fields["currency"] = currency
+    variants = [v.model_dump() for v in body.variants]
+    for i, v in enumerate(variants):
+        _check_currency(v["price"], currency, f"variants[{i}].price.currency")
+    async with db.transaction() as conn:
+        if fields["slug"] is None:
+            fields["slug"] = slugify(body.name)
+            if await conn.fetchval("SELECT 1 FROM products WHERE slug = $1", fields["slug"]):
+                fields["slug"] += "-" + secrets.token_hex(3)
+        with _constraints():
+            product_id = await queries.insert_product(conn, fields)
+            for v in variants:
+                await queries.insert_variant(conn, product_id, v)
+        await queries.refresh_prices(conn, product_id)
+    await cache.invalidate(*_product_keys(product_id, fields["slug"]))
+    return await _staff_view(db, product_id)
+
+
+async def update_product(db: Database, cache: Cache, product_id: UUID, body: ProductUpdate) -> bytes:
+    """Change a product's fields; archiving takes it out of the shop."""
+    changes = body.changes()
+    with _constraints():
+        old_slug = await queries.update_product(db, product_id, changes)
+    if old_slug is None:
+        raise ProductNotFound(f"no product {product_id}")
+    await cache.invalidate(*_product_keys(product_id, old_slug, changes.get("slug")))
+    return await _staff_view(db, product_id)
+
+
+async def add_variant(
+    db: Database, cache: Cache, product_id: UUID, body: VariantCreate, currency: str
+) -> bytes:
+    """Add a variant (and its stock row) to a product."""
+    v = body.model_dump()
+    _check_currency(v["price"], currency, "price.currency")
+    async with db.transaction() as conn:
+        slug = await queries.fetch_product_slug(conn, product_id, lock=True)
+        if slug is None:
+            raise ProductNotFound(f"no product {product_id}")
+        with _constraints():
+            await queries.insert_variant(conn, product_id, v)
+        await queries.refresh_prices(conn, product_id)
+    await cache.invalidate(*_product_keys(product_id, slug))
+    return await _staff_view(db, product_id)
+
+
+async def update_variant(
+    db: Database, cache: Cache, variant_id: UUID, body: VariantUpdate, currency: str
+) -> bytes:
+    """Change a variant's name, options, price or position."""
+    changes = body.changes()
+    if "price" in changes:
+        _check_currency(changes["price"], currency, "price.currency")
+    async with db.transaction() as conn:
+        owner = await queries.fetch_variant_owner(conn, variant_id)
+        if owner is None:
+            raise VariantNotFound(f"no variant {variant_id}")
+        await queries.update_variant(conn, variant_id, changes)
+        await queries.refresh_prices(conn, owner["product_id"])
+    await cache.invalidate(*_product_keys(owner["product_id"], owner["slug"]))
+    return await _staff_view(db, owner["product_id"])
+
+
+async def delete_variant(db: Database, cache: Cache, variant_id: UUID) -> None:
+    """Remove a variant and its stock, unless some of that stock is reserved."""
+    async with db.transaction() as conn:
+        owner = await queries.fetch_variant_owner(conn, variant_id)
+        if owner is None:
+            raise VariantNotFound(f"no variant {variant_id}")
+        if not await queries.delete_variant_unreserved(conn, variant_id):
+            raise StockReserved(f"{owner['sku']} has reserved stock; it cannot be removed now")
+        await queries.refresh_prices(conn, owner["product_id"])
+    await cache.invalidate(*_product_keys(owner["product_id"], owner["slug"]))
+
+
+async def set_stock(db: Database, cache: Cache, sku: str, on_hand: int) -> dict[str, Any]:
+    """Set the units on hand for a SKU; never below what is reserved."""
+    row = await queries.set_on_hand(db, sku, on_hand)
+    if row is None:
+        current = await queries.fetch_stock(db, sku)
+        if current is None:
+            raise SkuNotFound(f"no SKU {sku!r}")
+        raise StockReserved(
+            f"{current['reserved']} units of {sku} are reserved; on_hand cannot go below that",
+            extra={"reserved": current["reserved"]},
+        )
+    await cache.invalidate(*_product_keys(row["product_id"], row["slug"]))
+    return {
+        "sku": row["sku"],
+        "on_hand": row["on_hand"],
+        "reserved": row["reserved"],
+        "available": row["on_hand"] - row["reserved"],
+    }

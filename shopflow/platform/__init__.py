@@ -1,0 +1,1 @@
+"""What every component uses: settings, pools, errors, validation, metrics, caching."""

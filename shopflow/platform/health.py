@@ -1,0 +1,75 @@
+"""Platform routes: liveness, readiness, metrics and the OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+
+from .endpoint import endpoint
+from .jsonx import dumps, json_response, raw_json_response
+from .keys import DB, METRICS, REDIS
+from .openapi import build_openapi
+
+routes = web.RouteTableDef()
+OPENAPI = web.AppKey("openapi", bytes)
+HEALTHZ_BODY = b'{"status":"ok"}'
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = {}
+
+
+@routes.get("/healthz")
+@endpoint(summary="Liveness: 200 while the process runs", tags=("platform",), response=Health)
+async def healthz(request: web.Request) -> web.Response:
+    return raw_json_response(HEALTHZ_BODY)
+
+
+async def _check(coro: object) -> str:
+    try:
+        await asyncio.wait_for(coro, timeout=1.0)  # type: ignore[arg-type]
+    except Exception as e:  # noqa: BLE001 - any failure means not ready
+        return f"down: {type(e).__name__}"
+    return "ok"
+
+
+@routes.get("/readyz")
+@endpoint(
+    summary="Readiness: 200 when PostgreSQL and Redis answer", tags=("platform",),
+    response=Health,
+)
+async def readyz(request: web.Request) -> web.Response:
+    db_check, redis_check = await asyncio.gather(
+        _check(request.app[DB].fetchval("SELECT 1")), _check(request.app[REDIS].ping())
+    )
+    checks = {"postgres": db_check, "redis": redis_check}
+    ready = all(v == "ok" for v in checks.values())
+    return json_response(
+        {"status": "ok" if ready else "unavailable", "checks": checks},
+        status=200 if ready else 503,
+        headers=None if ready else {"Retry-After": "5"},
+    )
+
+
+@routes.get("/metrics")
+@endpoint(summary="Prometheus metrics (text format)", tags=("platform",))
+async def metrics(request: web.Request) -> web.Response:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@routes.get("/openapi.json")
+@endpoint(summary="This API's OpenAPI 3.1 document", tags=("platform",))
+async def openapi(request: web.Request) -> web.Response:
+    return raw_json_response(request.app[OPENAPI])
+
+
+async def openapi_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Build the document once, after every component has added its routes."""
+    app[OPENAPI] = dumps(build_openapi(app))
+    yield

@@ -1,0 +1,17 @@
+"""The typed keys under which the app holds its shared resources."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from .cache import Cache
+from .db import Database
+from .metrics import Metrics
+from .settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+DB = web.AppKey("db", Database)
+REDIS = web.AppKey("redis", ArqRedis)  # one pool for cache, sessions, limits and the job queue
+METRICS = web.AppKey("metrics", Metrics)
+CACHE = web.AppKey("cache", Cache)

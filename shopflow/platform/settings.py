@@ -1,0 +1,113 @@
+"""One typed settings object: config/default.toml, overridden by the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+# Secrets come from the environment only; a config file that names one is refused.
+SECRETS = frozenset({"admin_token"})
+
+
+def _conventional(name: str, default: Any) -> Any:
+    """A field also read from its conventional unprefixed variable (DATABASE_URL, PORT)."""
+    return Field(default, validation_alias=AliasChoices(name, f"SHOPFLOW_{name}", name.lower()))
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SHOPFLOW_",
+        extra="forbid",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    env: Literal["dev", "test", "production"] = "dev"
+    host: str = "0.0.0.0"
+    port: int = _conventional("PORT", 8080)
+    database_url: str = _conventional("DATABASE_URL", "")
+    redis_url: str = _conventional("REDIS_URL", "")
+    data_dir: Path = Path(".shopflow")
+
+    db_pool_min: int = Field(2, ge=0)
+    db_pool_max: int = Field(20, ge=1)
+    db_acquire_timeout: float = Field(2.0, gt=0)
+    db_statement_timeout: float = Field(10.0, gt=0)
+
+    max_concurrent_requests: int = Field(1000, ge=1)
+    request_timeout: float = Field(30.0, gt=0)
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    access_log: bool = True
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    cache_ttl: int = Field(300, ge=0)
+    currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+
+    admin_token: SecretStr = SecretStr("")
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, v: int) -> int:
+        if not 1 <= v <= 65535:
+            raise ValueError("must be between 1 and 65535")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, v: str) -> str:
+        if v and not v.startswith(("postgres://", "postgresql://")):
+            raise ValueError("must be a postgresql:// URL")
+        return v
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str) -> str:
+        if v and not v.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// URL")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _ConfigFile(settings_cls)
+
+    @property
+    def dev(self) -> bool:
+        return self.env == "dev"
+
+
+class _ConfigFile(TomlConfigSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls, toml_file=CONFIG_FILE)
+        named = SECRETS & self.toml_data.keys()
+        if named:
+            raise SettingsError(f"{CONFIG_FILE.name}: {', '.join(sorted(named))} may only come from the environment")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning any validation error into one line naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(f"invalid setting {name}: {first['msg']}") from None

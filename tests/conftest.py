@@ -1,0 +1,133 @@
+"""Real PostgreSQL and Redis for the whole session; each test gets its own database.
+
+DATABASE_URL and REDIS_URL name servers to use; without them the embedded servers are
+started from their wheels in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import redis.asyncio
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from shopflow.app import create_app
+from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
+from shopflow.platform.migrate import migrate
+from shopflow.platform.settings import Settings
+
+STAFF_TOKEN = "staff-test-token"
+STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+TEMPLATE = "shopflow_test_template"
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def servers() -> Iterator[dict[str, str]]:
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        yield {"postgres": os.environ["DATABASE_URL"], "redis": os.environ["REDIS_URL"]}
+        return
+    with tempfile.TemporaryDirectory(prefix="shopflow-test-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg", durable=False)
+        rd = EmbeddedRedis(Path(tmp) / "redis", durable=False)
+        try:
+            yield {"postgres": pg.start(), "redis": rd.start()}
+        finally:
+            rd.stop()
+            pg.stop()
+
+
+async def _admin(url: str) -> asyncpg.Connection:
+    return await asyncpg.connect(url)
+
+
+@pytest.fixture(scope="session")
+def template_db(servers: dict[str, str]) -> str:
+    """A database with every migration applied, copied for each test."""
+    import asyncio
+
+    async def build() -> None:
+        conn = await _admin(servers["postgres"])
+        try:
+            await conn.execute(f"DROP DATABASE IF EXISTS {TEMPLATE}")
+            await conn.execute(f"CREATE DATABASE {TEMPLATE}")
+        finally:
+            await conn.close()
+        await migrate(with_database(servers["postgres"], TEMPLATE))
+
+    asyncio.run(build())
+    return TEMPLATE
+
+
+@pytest.fixture
+async def database_url(servers: dict[str, str], template_db: str) -> AsyncIterator[str]:
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    conn = await _admin(servers["postgres"])
+    try:
+        await conn.execute(f"CREATE DATABASE {name} TEMPLATE {template_db} STRATEGY FILE_COPY")
+        yield with_database(servers["postgres"], name)
+        await conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def redis_url(servers: dict[str, str]) -> AsyncIterator[str]:
+    client = redis.asyncio.from_url(servers["redis"])
+    await client.flushdb()
+    await client.aclose()
+    yield servers["redis"]
+
+
+@pytest.fixture
+def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "database_url": database_url,
+            "redis_url": redis_url,
+            "admin_token": STAFF_TOKEN,
+            "access_log": False,
+            "db_pool_min": 1,
+            "db_pool_max": 10,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings]) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> web.Application:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, app: web.Application) -> TestClient:
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection to the test's database, for arranging and checking rows."""
+    conn = await asyncpg.connect(database_url)
+    yield conn
+    await conn.close()

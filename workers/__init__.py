@@ -1,0 +1,1 @@
+"""arq workers: the job functions and the settings that run them."""

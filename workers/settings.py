@@ -1,0 +1,66 @@
+"""The arq worker: its context (pools), its job functions and its cron schedule.
+
+Job functions are added here as components grow them (`shopflow/<component>/tasks.py`).
+Every job is idempotent: arq delivers at least once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from arq import cron
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from shopflow.platform.db import Database, create_pool
+from shopflow.platform.settings import Settings
+
+HEARTBEAT_KEY = "shopflow:worker:heartbeat"
+HEARTBEAT_TTL = 90
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    pool = await create_pool(
+        settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
+    )
+    ctx["db"] = Database(pool, settings.db_acquire_timeout)
+    ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    if "db" in ctx:
+        await ctx["db"].pool.close()
+
+
+async def heartbeat(ctx: dict[str, Any]) -> float:
+    """Record that a worker takes jobs and reaches PostgreSQL; idempotent by nature."""
+    await ctx["db"].fetchval("SELECT 1")
+    now = time.time()
+    await ctx["redis"].set(HEARTBEAT_KEY, f"{ctx['worker_id']} {now:.3f}", ex=HEARTBEAT_TTL)
+    return now
+
+
+FUNCTIONS: list[Any] = [heartbeat]
+CRON_JOBS = [cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20)]
+
+
+def build_worker(settings: Settings, **overrides: Any) -> Worker:
+    """An arq Worker for `settings`; construct it inside the running event loop."""
+    options: dict[str, Any] = {
+        "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "ctx": {"settings": settings},
+        "max_jobs": 20,
+        "job_timeout": 300,
+        "keep_result": 3600,
+        "health_check_interval": 30,
+    }
+    options.update(overrides)
+    return Worker(**options)
