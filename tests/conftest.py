@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 import redis.asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
@@ -121,8 +121,24 @@ def app(settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def client(aiohttp_client: Any, app: web.Application) -> TestClient:
-    return await aiohttp_client(app)
+async def make_client(make_settings: Any) -> AsyncIterator[Callable[[web.Application], Awaitable[TestClient]]]:
+    """Starts test servers for apps; closes them before the test's database is dropped."""
+    clients: list[TestClient] = []
+
+    async def make(app: web.Application) -> TestClient:
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_client: Any, app: web.Application) -> TestClient:
+    return await make_client(app)
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -45,6 +46,13 @@ def _product_keys(product_id: UUID, *slugs: str | None) -> list[str]:
 
 def _invalid(field: str, message: str) -> Invalid:
     return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+def _timestamp(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise _invalid("cursor", "not a cursor this list made") from None
 
 
 def parse_key(id_or_slug: str) -> UUID | str:
@@ -138,6 +146,8 @@ async def list_products(db: Database, cache: Cache, query: ProductQuery) -> byte
         if position[0] != sort:
             raise _invalid("cursor", "the cursor belongs to another sort order")
         after = position[1:]
+        if sort == "newest":
+            after[0] = _timestamp(after[0])
     category_ids = await _category_ids(db, cache, query.category) if query.category else None
     rows = await queries.list_products(db, queries.ListFilter(
         q=query.q or None, category_ids=category_ids, min_price=query.min_price,

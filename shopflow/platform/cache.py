@@ -54,6 +54,7 @@ class Cache:
             return await asyncio.shield(flight)
         flight = asyncio.get_running_loop().create_future()
         self._flights[full] = flight
+        self.metrics.cache_loads.labels(name).inc()
         try:
             value = await self._load(full, load)
         except BaseException as exc:

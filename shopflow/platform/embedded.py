@@ -16,8 +16,13 @@ import stat
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 PG_USER = "shopflow-pg"
+
+
+class EmbeddedServerError(RuntimeError):
+    """An embedded server could not be set up, started or stopped; the message says why."""
 
 
 def _package_dir(name: str) -> Path:
@@ -65,10 +70,15 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@127.0.0.1:{self.port}/postgres?sslmode=disable"
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        # Drop root's groups too: a folder's group bits would otherwise apply to us.
+        as_user: dict[str, Any] = {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        done = subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
-            user=self.user, check=True, capture_output=True, text=True, timeout=120,
+            capture_output=True, text=True, timeout=120, cwd="/", **as_user,
         )
+        if done.returncode:
+            raise EmbeddedServerError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()}")
+        return done
 
     def _prepare_user(self) -> None:
         if os.geteuid() != 0:
@@ -112,7 +122,7 @@ class EmbeddedPostgres:
     def _running(self) -> bool:
         try:
             self._run("pg_ctl", "-D", str(self.data_dir), "status")
-        except subprocess.CalledProcessError:
+        except EmbeddedServerError:
             return False
         return True
 

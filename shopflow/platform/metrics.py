@@ -44,6 +44,10 @@ class Metrics:
         self.cache = Counter(
             "cache_lookups", "Cache lookups", ("cache", "result"), registry=self.registry
         )
+        self.cache_loads = Counter(
+            "cache_loads", "Loads from the source after a cache miss", ("cache",),
+            registry=self.registry,
+        )
         # labels() takes a lock and builds a key each call; keep the children instead.
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 

@@ -42,4 +42,4 @@ class Patch(Body):
         return self
 
     def changes(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.model_fields_set}
+        return self.model_dump(include=self.model_fields_set)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,7 +14,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-CONFIG_FILE = Path(__file__).resolve().parents[2] / "config" / "default.toml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
 SECRETS = frozenset({"admin_token"})
 
@@ -96,11 +97,16 @@ class Settings(BaseSettings):
 
 
 class _ConfigFile(TomlConfigSettingsSource):
+    """config/default.toml, or the file SHOPFLOW_CONFIG_FILE names."""
+
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        super().__init__(settings_cls, toml_file=CONFIG_FILE)
+        path = Path(os.environ.get("SHOPFLOW_CONFIG_FILE") or DEFAULT_CONFIG)
+        if not path.is_file():
+            raise SettingsError(f"SHOPFLOW_CONFIG_FILE: no such file {path}")
+        super().__init__(settings_cls, toml_file=path)
         named = SECRETS & self.toml_data.keys()
         if named:
-            raise SettingsError(f"{CONFIG_FILE.name}: {', '.join(sorted(named))} may only come from the environment")
+            raise SettingsError(f"{path.name}: {', '.join(sorted(named))} may only come from the environment")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -1,0 +1,67 @@
+"""Settings: defaults from config/default.toml, the environment on top, clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shopflow.platform.settings import SettingsError, load_settings
+
+
+def test_environment_overrides_the_config_file(monkeypatch: Any) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql://db.internal/shop")
+    monkeypatch.setenv("SHOPFLOW_REDIS_URL", "redis://cache.internal:6379/2")
+    monkeypatch.setenv("PORT", "9090")
+    monkeypatch.setenv("SHOPFLOW_DB_POOL_MAX", "50")
+    s = load_settings()
+    assert s.database_url == "postgresql://db.internal/shop"
+    assert s.redis_url == "redis://cache.internal:6379/2"
+    assert (s.port, s.db_pool_max, s.currency) == (9090, 50, "USD")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("SHOPFLOW_DB_POOL_MAX", "many", "db_pool_max"),
+        ("PORT", "70000", "PORT"),
+        ("DATABASE_URL", "mysql://x/y", "DATABASE_URL"),
+        ("SHOPFLOW_ENV", "staging", "env"),
+        ("SHOPFLOW_CURRENCY", "usd", "currency"),
+    ],
+)
+def test_bad_value_names_the_setting(monkeypatch: Any, name: str, value: str, named: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError, match=f"invalid setting {named}"):
+        load_settings()
+
+
+def test_secrets_may_not_live_in_a_config_file(monkeypatch: Any, tmp_path: Path) -> None:
+    config = tmp_path / "shop.toml"
+    config.write_text('admin_token = "hunter2"\n')
+    monkeypatch.setenv("SHOPFLOW_CONFIG_FILE", str(config))
+    with pytest.raises(SettingsError, match="admin_token may only come from the environment"):
+        load_settings()
+
+
+def test_unknown_key_in_config_file_is_refused(monkeypatch: Any, tmp_path: Path) -> None:
+    config = tmp_path / "shop.toml"
+    config.write_text("db_pool_maximum = 5\n")
+    monkeypatch.setenv("SHOPFLOW_CONFIG_FILE", str(config))
+    with pytest.raises(SettingsError, match="db_pool_maximum"):
+        load_settings()
+
+
+def test_cli_stops_with_one_line_and_nonzero_exit() -> None:
+    env = {**os.environ, "SHOPFLOW_DB_POOL_MAX": "lots", "DATABASE_URL": "postgresql://x/y"}
+    done = subprocess.run(
+        [sys.executable, "-m", "shopflow", "migrate"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "shopflow: invalid setting db_pool_max: Input should be a valid integer, unable to parse string as an integer"
+    ]
