@@ -5,83 +5,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing
 import os
 import secrets
-import signal
 import subprocess
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import uvloop
-from aiohttp import web
 
-from .platform.logs import AccessLogger, setup_logging
+from .platform.logs import setup_logging
 from .platform.migrate import MigrationError, migrate, status
 from .platform.settings import Settings, SettingsError, load_settings
+from .server import run, serve, serve_processes, until_signalled
 
 log = logging.getLogger("shopflow")
-
-
-def _run(coro: Coroutine[Any, Any, Any]) -> Any:
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
-
-
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
-async def _serve(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
-    from .app import create_app
-
-    runner = web.AppRunner(
-        create_app(settings),
-        access_log_class=AccessLogger,
-        access_log=logging.getLogger("shopflow.access") if settings.access_log else None,
-        handle_signals=False,
-    )
-    await runner.setup()
-    try:
-        await web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=4096).start()
-        log.info("serving", extra={"host": host, "port": port, "pid": os.getpid()})
-        await _until_signalled()
-    finally:
-        await runner.cleanup()
-
-
-def _serve_process(host: str, port: int) -> None:
-    settings = load_settings()
-    setup_logging(settings.log_level)
-    _run(_serve(settings, host, port, reuse_port=True))
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     settings = load_settings()
     host, port = args.host or settings.host, args.port or settings.port
     if args.workers == 1:
-        _run(_serve(settings, host, port, reuse_port=False))
-        return
-    # N processes share the port through SO_REUSEPORT; the kernel spreads connections.
-    ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_serve_process, args=(host, port)) for _ in range(args.workers)]
-    for p in procs:
-        p.start()
-    signal.signal(signal.SIGTERM, lambda *_: [p.terminate() for p in procs])
-    try:
-        for p in procs:
-            p.join()
-    except KeyboardInterrupt:
-        for p in procs:
-            p.terminate()
-            p.join()
+        run(serve(settings, host, port, reuse_port=False))
+    else:
+        sys.exit(serve_processes(host, port, args.workers))
 
 
 async def _work(settings: Settings) -> None:
@@ -97,7 +43,7 @@ async def _work(settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    _run(_work(_require_urls(load_settings())))
+    run(_work(_require_urls(load_settings())))
 
 
 def _require_urls(settings: Settings) -> Settings:
@@ -109,10 +55,10 @@ def _require_urls(settings: Settings) -> Settings:
 def cmd_migrate(args: argparse.Namespace) -> None:
     dsn = _require_urls(load_settings()).database_url
     if args.action == "status":
-        for m, applied in _run(status(dsn)):
+        for m, applied in run(status(dsn)):
             print(f"{m.version:04d}_{m.name}: {'applied' if applied else 'pending'}")
         return
-    done = _run(migrate(dsn))
+    done = run(migrate(dsn))
     print(f"applied {len(done)} migration(s)" + "".join(f"\n  {m.version:04d}_{m.name}" for m in done))
 
 
@@ -134,8 +80,8 @@ async def _seed(dsn: str, products: int, currency: str, *, reset: bool, if_empty
 
 def cmd_seed(args: argparse.Namespace) -> None:
     settings = _require_urls(load_settings())
-    _run(migrate(settings.database_url))
-    n = _run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
+    run(migrate(settings.database_url))
+    n = run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
     print(f"seeded {n} products")
 
 
@@ -170,8 +116,8 @@ def cmd_dev(args: argparse.Namespace) -> None:
             log.info("embedded Redis started", extra={"url": env["REDIS_URL"]})
         if not settings.admin_token.get_secret_value():
             env["SHOPFLOW_ADMIN_TOKEN"] = _admin_token(data_dir)
-        _run(migrate(env["DATABASE_URL"]))
-        seeded = _run(_seed(env["DATABASE_URL"], args.products, settings.currency, reset=False, if_empty=True))
+        run(migrate(env["DATABASE_URL"]))
+        seeded = run(_seed(env["DATABASE_URL"], args.products, settings.currency, reset=False, if_empty=True))
         if seeded:
             log.info("seeded the demo shop", extra={"products": seeded})
         cli = [sys.executable, "-m", "shopflow"]
@@ -183,7 +129,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
             "  Ctrl-C stops everything.",
             flush=True,
         )
-        _run(_watch(children))
+        run(_watch(children))
     finally:
         for child in children:
             if child.poll() is None:
@@ -196,7 +142,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
 
 async def _watch(children: list[subprocess.Popen[bytes]]) -> None:
     """Wait for Ctrl-C/SIGTERM, or for a child to die (then stop the rest)."""
-    waiter = asyncio.ensure_future(_until_signalled())
+    waiter = asyncio.ensure_future(until_signalled())
     while not waiter.done():
         if any(c.poll() is not None for c in children):
             log.error("a ShopFlow process exited; stopping")

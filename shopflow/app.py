@@ -10,7 +10,8 @@ from arq.connections import RedisSettings, create_pool
 from .catalog import routes as catalog_routes
 from .platform import health
 from .platform.cache import Cache
-from .platform.db import Database, create_pool as create_pg_pool
+from .platform.db import Database
+from .platform.db import create_pool as create_pg_pool
 from .platform.keys import CACHE, DB, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import GATE, Gate, platform_middleware
@@ -46,9 +47,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> web.Application:
     """The whole shop as one aiohttp application."""
     settings = settings or load_settings()
-    app = web.Application(
-        middlewares=[platform_middleware], client_max_size=settings.max_body_bytes
-    )
+    app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
     gate = app[GATE] = Gate(settings.max_concurrent_requests)

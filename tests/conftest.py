@@ -121,7 +121,9 @@ def app(settings: Settings) -> web.Application:
 
 
 @pytest.fixture
-async def make_client(make_settings: Any) -> AsyncIterator[Callable[[web.Application], Awaitable[TestClient]]]:
+async def make_client(
+    make_settings: Any,
+) -> AsyncIterator[Callable[[web.Application], Awaitable[TestClient]]]:
     """Starts test servers for apps; closes them before the test's database is dropped."""
     clients: list[TestClient] = []
 

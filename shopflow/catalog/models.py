@@ -14,11 +14,11 @@ from ..platform.models import Money, MoneyOut, Page, Patch
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
-def Slug(default: Any = ...) -> Any:  # noqa: N802 - reads as a type in field declarations
+def Slug(default: Any = ...) -> Any:
     return Field(default, pattern=SLUG, max_length=200)
 
 
-def Name(default: Any = ...) -> Any:  # noqa: N802
+def Name(default: Any = ...) -> Any:
     return Field(default, min_length=1, max_length=200)
 
 
@@ -31,7 +31,9 @@ Sort = Literal["relevance", "price_asc", "price_desc", "newest"]
 
 class ProductQuery(Query):
     q: str | None = Field(None, max_length=200, description="Full-text search")
-    category: str | None = Field(None, max_length=200, description="Category id or slug; includes its descendants")
+    category: str | None = Field(
+        None, max_length=200, description="Category id or slug; includes its descendants"
+    )
     min_price: int | None = Field(None, ge=0, description="Minor units")
     max_price: int | None = Field(None, ge=0, description="Minor units")
     in_stock: bool | None = Field(None, description="true: only products that can be bought now")

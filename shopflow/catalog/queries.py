@@ -13,8 +13,10 @@ from ..platform.db import Executor
 _MONEY = "json_build_object('amount', {0}, 'currency', {1})"
 _PRICE_RANGE = (
     "CASE WHEN p.price_min IS NULL THEN NULL ELSE json_build_object('min', "
-    + _MONEY.format("p.price_min", "p.currency") + ", 'max', "
-    + _MONEY.format("p.price_max", "p.currency") + ") END"
+    + _MONEY.format("p.price_min", "p.currency")
+    + ", 'max', "
+    + _MONEY.format("p.price_max", "p.currency")
+    + ") END"
 )
 _LISTED = "p.status = 'active' AND p.price_min IS NOT NULL"
 _IN_STOCK = (
@@ -117,18 +119,16 @@ async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
 
 
 async def fetch_categories(ex: Executor) -> list[asyncpg.Record]:
-    return await ex.fetch(
-        "SELECT id, parent_id, slug, name FROM categories ORDER BY position, name, id"
-    )
+    return await ex.fetch("SELECT id, parent_id, slug, name FROM categories ORDER BY position, name, id")
 
 
-async def insert_category(
-    ex: Executor, slug: str, name: str, parent_id: UUID | None, position: int
-) -> UUID:
+async def insert_category(ex: Executor, slug: str, name: str, parent_id: UUID | None, position: int) -> UUID:
     return await ex.fetchval(  # type: ignore[no-any-return]
-        "INSERT INTO categories (slug, name, parent_id, position) VALUES ($1, $2, $3, $4)"
-        " RETURNING id",
-        slug, name, parent_id, position,
+        "INSERT INTO categories (slug, name, parent_id, position) VALUES ($1, $2, $3, $4) RETURNING id",
+        slug,
+        name,
+        parent_id,
+        position,
     )
 
 
@@ -140,8 +140,13 @@ async def insert_product(ex: Executor, fields: dict[str, Any]) -> UUID:
     return await ex.fetchval(  # type: ignore[no-any-return]
         "INSERT INTO products (slug, name, description, category_id, attributes, status, currency)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        fields["slug"], fields["name"], fields["description"], fields["category_id"],
-        fields["attributes"], fields["status"], fields["currency"],
+        fields["slug"],
+        fields["name"],
+        fields["description"],
+        fields["category_id"],
+        fields["attributes"],
+        fields["status"],
+        fields["currency"],
     )
 
 
@@ -156,7 +161,8 @@ async def update_product(ex: Executor, product_id: UUID, changes: dict[str, Any]
     return await ex.fetchval(  # type: ignore[no-any-return]
         f"""UPDATE products p SET {sets}, updated_at = now()
             FROM products old WHERE old.id = p.id AND p.id = $1 RETURNING old.slug""",
-        product_id, *(changes[c] for c in columns),
+        product_id,
+        *(changes[c] for c in columns),
     )
 
 
@@ -169,8 +175,13 @@ async def insert_variant(ex: Executor, product_id: UUID, v: dict[str, Any]) -> U
     variant_id = await ex.fetchval(
         "INSERT INTO variants (product_id, sku, name, options, price_amount, currency, position)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-        product_id, v["sku"], v["name"], v["options"], v["price"]["amount"],
-        v["price"]["currency"], v["position"],
+        product_id,
+        v["sku"],
+        v["name"],
+        v["options"],
+        v["price"]["amount"],
+        v["price"]["currency"],
+        v["position"],
     )
     await ex.execute("INSERT INTO stock (sku, on_hand) VALUES ($1, $2)", v["sku"], v["on_hand"])
     return variant_id  # type: ignore[no-any-return]
@@ -207,7 +218,8 @@ async def update_variant(ex: Executor, variant_id: UUID, changes: dict[str, Any]
         """UPDATE variants SET name = coalesce($2, name), options = coalesce($3, options),
                   position = coalesce($4, position), price_amount = coalesce($5, price_amount)
            WHERE id = $1""",
-        variant_id, *columns.values(),
+        variant_id,
+        *columns.values(),
     )
 
 
@@ -229,7 +241,8 @@ async def set_on_hand(ex: Executor, sku: str, on_hand: int) -> asyncpg.Record | 
            FROM variants v JOIN products p ON p.id = v.product_id
            WHERE s.sku = $1 AND v.sku = s.sku AND s.reserved <= $2
            RETURNING s.sku, s.on_hand, s.reserved, p.id AS product_id, p.slug""",
-        sku, on_hand,
+        sku,
+        on_hand,
     )
 
 

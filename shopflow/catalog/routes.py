@@ -60,16 +60,29 @@ async def categories(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/categories")
-@endpoint(summary="Create a category (staff)", tags=TAGS, body=CategoryCreate, status=201,
-          guard=require_staff, errors=(409,))
+@endpoint(
+    summary="Create a category (staff)",
+    tags=TAGS,
+    body=CategoryCreate,
+    status=201,
+    guard=require_staff,
+    errors=(409,),
+)
 async def create_category(request: web.Request, body: CategoryCreate) -> web.Response:
     category_id = await service.create_category(request.app[DB], request.app[CACHE], body)
     return json_response({"id": category_id, **body.model_dump(mode="json")}, status=201)
 
 
 @routes.post("/api/v1/products")
-@endpoint(summary="Create a product (staff)", tags=TAGS, body=ProductCreate,
-          response=ProductDetail, status=201, guard=require_staff, errors=(409,))
+@endpoint(
+    summary="Create a product (staff)",
+    tags=TAGS,
+    body=ProductCreate,
+    response=ProductDetail,
+    status=201,
+    guard=require_staff,
+    errors=(409,),
+)
 async def create_product(request: web.Request, body: ProductCreate) -> web.Response:
     app = request.app
     doc = await service.create_product(app[DB], app[CACHE], body, app[SETTINGS].currency)
@@ -77,8 +90,14 @@ async def create_product(request: web.Request, body: ProductCreate) -> web.Respo
 
 
 @routes.patch("/api/v1/products/{product}")
-@endpoint(summary="Update a product (staff)", tags=TAGS, body=ProductUpdate,
-          response=ProductDetail, guard=require_staff, errors=(404, 409))
+@endpoint(
+    summary="Update a product (staff)",
+    tags=TAGS,
+    body=ProductUpdate,
+    response=ProductDetail,
+    guard=require_staff,
+    errors=(404, 409),
+)
 async def update_product(request: web.Request, body: ProductUpdate) -> web.Response:
     app = request.app
     doc = await service.update_product(app[DB], app[CACHE], _uuid(request, "product"), body)
@@ -86,8 +105,13 @@ async def update_product(request: web.Request, body: ProductUpdate) -> web.Respo
 
 
 @routes.delete("/api/v1/products/{product}")
-@endpoint(summary="Delete a product (staff): archived, kept for order history", tags=TAGS,
-          status=204, guard=require_staff, errors=(404,))
+@endpoint(
+    summary="Delete a product (staff): archived, kept for order history",
+    tags=TAGS,
+    status=204,
+    guard=require_staff,
+    errors=(404,),
+)
 async def delete_product(request: web.Request) -> web.Response:
     app = request.app
     archive = ProductUpdate(status="archived")
@@ -96,8 +120,15 @@ async def delete_product(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/products/{product}/variants")
-@endpoint(summary="Add a variant (staff)", tags=TAGS, body=VariantCreate,
-          response=ProductDetail, status=201, guard=require_staff, errors=(404, 409))
+@endpoint(
+    summary="Add a variant (staff)",
+    tags=TAGS,
+    body=VariantCreate,
+    response=ProductDetail,
+    status=201,
+    guard=require_staff,
+    errors=(404, 409),
+)
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
     app = request.app
     doc = await service.add_variant(
@@ -107,8 +138,14 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
 
 
 @routes.patch("/api/v1/variants/{variant_id}")
-@endpoint(summary="Update a variant (staff)", tags=TAGS, body=VariantUpdate,
-          response=ProductDetail, guard=require_staff, errors=(404,))
+@endpoint(
+    summary="Update a variant (staff)",
+    tags=TAGS,
+    body=VariantUpdate,
+    response=ProductDetail,
+    guard=require_staff,
+    errors=(404,),
+)
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
     app = request.app
     doc = await service.update_variant(
@@ -118,16 +155,27 @@ async def update_variant(request: web.Request, body: VariantUpdate) -> web.Respo
 
 
 @routes.delete("/api/v1/variants/{variant_id}")
-@endpoint(summary="Delete a variant and its stock (staff)", tags=TAGS, status=204,
-          guard=require_staff, errors=(404, 409))
+@endpoint(
+    summary="Delete a variant and its stock (staff)",
+    tags=TAGS,
+    status=204,
+    guard=require_staff,
+    errors=(404, 409),
+)
 async def delete_variant(request: web.Request) -> web.Response:
     await service.delete_variant(request.app[DB], request.app[CACHE], _uuid(request, "variant_id"))
     return web.Response(status=204)
 
 
 @routes.put("/api/v1/inventory/{sku}")
-@endpoint(summary="Set the units on hand for a SKU (staff)", tags=TAGS, body=StockSet,
-          response=StockLevel, guard=require_staff, errors=(404, 409))
+@endpoint(
+    summary="Set the units on hand for a SKU (staff)",
+    tags=TAGS,
+    body=StockSet,
+    response=StockLevel,
+    guard=require_staff,
+    errors=(404, 409),
+)
 async def set_stock(request: web.Request, body: StockSet) -> web.Response:
     app = request.app
     level = await service.set_stock(app[DB], app[CACHE], request.match_info["sku"], body.on_hand)

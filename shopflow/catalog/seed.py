@@ -13,38 +13,125 @@ import orjson
 from .service import slugify
 
 DEPARTMENTS: dict[str, list[tuple[str, list[str]]]] = {
-    "Clothing": [("Shirts", ["shirt", "blouse", "polo"]), ("Jackets", ["jacket", "parka", "coat"]),
-                 ("Trousers", ["trousers", "jeans", "chinos"]), ("Knitwear", ["sweater", "cardigan", "hoodie"])],
-    "Shoes": [("Sneakers", ["sneaker", "trainer"]), ("Boots", ["boot", "chelsea boot"]),
-              ("Sandals", ["sandal", "slide"]), ("Formal shoes", ["oxford", "loafer", "derby"])],
-    "Home": [("Kitchen", ["mug", "teapot", "skillet", "knife"]), ("Bedding", ["duvet", "pillow", "blanket"]),
-             ("Lighting", ["lamp", "pendant light", "lantern"]), ("Decor", ["vase", "mirror", "frame"])],
-    "Electronics": [("Audio", ["headphones", "speaker", "earbuds"]), ("Computers", ["laptop", "keyboard", "monitor"]),
-                    ("Phones", ["phone case", "charger", "power bank"]), ("Cameras", ["camera", "lens", "tripod"])],
-    "Sports": [("Running", ["running shoe", "running vest"]), ("Cycling", ["helmet", "bike light", "jersey"]),
-               ("Yoga", ["yoga mat", "yoga block"]), ("Camping", ["tent", "sleeping bag", "backpack"])],
-    "Beauty": [("Skincare", ["moisturiser", "serum", "cleanser"]), ("Fragrance", ["perfume", "cologne"]),
-               ("Hair", ["shampoo", "conditioner", "hair oil"]), ("Bath", ["soap", "bath salts"])],
-    "Toys": [("Puzzles", ["puzzle", "brain teaser"]), ("Building", ["building set", "block set"]),
-             ("Outdoor toys", ["kite", "frisbee", "water pistol"]), ("Plush", ["teddy bear", "plush fox"])],
-    "Books": [("Fiction", ["novel", "short stories"]), ("Cookbooks", ["cookbook", "baking book"]),
-              ("Travel", ["travel guide", "atlas"]), ("Children's books", ["picture book", "board book"])],
-    "Garden": [("Tools", ["trowel", "pruner", "rake"]), ("Planters", ["planter", "window box"]),
-               ("Furniture", ["bench", "hammock", "parasol"]), ("Seeds", ["seed kit", "herb kit"])],
-    "Grocery": [("Coffee", ["coffee beans", "espresso"]), ("Tea", ["green tea", "black tea", "herbal tea"]),
-                ("Snacks", ["granola", "chocolate bar", "trail mix"]), ("Pantry", ["olive oil", "pasta", "honey"])],
+    "Clothing": [
+        ("Shirts", ["shirt", "blouse", "polo"]),
+        ("Jackets", ["jacket", "parka", "coat"]),
+        ("Trousers", ["trousers", "jeans", "chinos"]),
+        ("Knitwear", ["sweater", "cardigan", "hoodie"]),
+    ],
+    "Shoes": [
+        ("Sneakers", ["sneaker", "trainer"]),
+        ("Boots", ["boot", "chelsea boot"]),
+        ("Sandals", ["sandal", "slide"]),
+        ("Formal shoes", ["oxford", "loafer", "derby"]),
+    ],
+    "Home": [
+        ("Kitchen", ["mug", "teapot", "skillet", "knife"]),
+        ("Bedding", ["duvet", "pillow", "blanket"]),
+        ("Lighting", ["lamp", "pendant light", "lantern"]),
+        ("Decor", ["vase", "mirror", "frame"]),
+    ],
+    "Electronics": [
+        ("Audio", ["headphones", "speaker", "earbuds"]),
+        ("Computers", ["laptop", "keyboard", "monitor"]),
+        ("Phones", ["phone case", "charger", "power bank"]),
+        ("Cameras", ["camera", "lens", "tripod"]),
+    ],
+    "Sports": [
+        ("Running", ["running shoe", "running vest"]),
+        ("Cycling", ["helmet", "bike light", "jersey"]),
+        ("Yoga", ["yoga mat", "yoga block"]),
+        ("Camping", ["tent", "sleeping bag", "backpack"]),
+    ],
+    "Beauty": [
+        ("Skincare", ["moisturiser", "serum", "cleanser"]),
+        ("Fragrance", ["perfume", "cologne"]),
+        ("Hair", ["shampoo", "conditioner", "hair oil"]),
+        ("Bath", ["soap", "bath salts"]),
+    ],
+    "Toys": [
+        ("Puzzles", ["puzzle", "brain teaser"]),
+        ("Building", ["building set", "block set"]),
+        ("Outdoor toys", ["kite", "frisbee", "water pistol"]),
+        ("Plush", ["teddy bear", "plush fox"]),
+    ],
+    "Books": [
+        ("Fiction", ["novel", "short stories"]),
+        ("Cookbooks", ["cookbook", "baking book"]),
+        ("Travel", ["travel guide", "atlas"]),
+        ("Children's books", ["picture book", "board book"]),
+    ],
+    "Garden": [
+        ("Tools", ["trowel", "pruner", "rake"]),
+        ("Planters", ["planter", "window box"]),
+        ("Furniture", ["bench", "hammock", "parasol"]),
+        ("Seeds", ["seed kit", "herb kit"]),
+    ],
+    "Grocery": [
+        ("Coffee", ["coffee beans", "espresso"]),
+        ("Tea", ["green tea", "black tea", "herbal tea"]),
+        ("Snacks", ["granola", "chocolate bar", "trail mix"]),
+        ("Pantry", ["olive oil", "pasta", "honey"]),
+    ],
 }
-ADJECTIVES = ["classic", "modern", "vintage", "lightweight", "rugged", "compact", "premium", "everyday",
-              "organic", "handmade", "slim", "cosy", "bold", "minimal", "waterproof", "recycled",
-              "deluxe", "essential", "heritage", "urban", "alpine", "coastal", "nordic", "studio"]
-MATERIALS = ["cotton", "linen", "wool", "leather", "bamboo", "oak", "walnut", "steel", "ceramic",
-             "glass", "canvas", "merino", "cashmere", "denim", "copper", "stoneware", "silk", "hemp"]
+ADJECTIVES = [
+    "classic",
+    "modern",
+    "vintage",
+    "lightweight",
+    "rugged",
+    "compact",
+    "premium",
+    "everyday",
+    "organic",
+    "handmade",
+    "slim",
+    "cosy",
+    "bold",
+    "minimal",
+    "waterproof",
+    "recycled",
+    "deluxe",
+    "essential",
+    "heritage",
+    "urban",
+    "alpine",
+    "coastal",
+    "nordic",
+    "studio",
+]
+MATERIALS = [
+    "cotton",
+    "linen",
+    "wool",
+    "leather",
+    "bamboo",
+    "oak",
+    "walnut",
+    "steel",
+    "ceramic",
+    "glass",
+    "canvas",
+    "merino",
+    "cashmere",
+    "denim",
+    "copper",
+    "stoneware",
+    "silk",
+    "hemp",
+]
 COLOURS = ["black", "white", "navy", "olive", "sand", "rust", "grey", "forest", "sky", "plum"]
 SIZES = ["XS", "S", "M", "L", "XL"]
-PHRASES = ["Made to last and easy to care for.", "A favourite of our customers for years.",
-           "Designed in small batches with attention to detail.", "Perfect as a gift.",
-           "Pairs well with the rest of the collection.", "Responsibly sourced materials.",
-           "Ships in plastic-free packaging.", "Backed by our two-year guarantee."]
+PHRASES = [
+    "Made to last and easy to care for.",
+    "A favourite of our customers for years.",
+    "Designed in small batches with attention to detail.",
+    "Perfect as a gift.",
+    "Pairs well with the rest of the collection.",
+    "Responsibly sourced materials.",
+    "Ships in plastic-free packaging.",
+    "Backed by our two-year guarantee.",
+]
 
 
 def _json(value: dict[str, str]) -> str:
@@ -56,7 +143,8 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 
 
 def _categories(rng: random.Random) -> tuple[list[tuple[Any, ...]], list[tuple[uuid.UUID, list[str]]]]:
-    rows, leaves = [], []
+    rows: list[tuple[Any, ...]] = []
+    leaves = []
     for i, (dept, children) in enumerate(DEPARTMENTS.items()):
         dept_id = _uuid(rng)
         rows.append((dept_id, None, slugify(dept), dept, i))
@@ -67,16 +155,19 @@ def _categories(rng: random.Random) -> tuple[list[tuple[Any, ...]], list[tuple[u
     return rows, leaves
 
 
-def _product(rng: random.Random, n: int, leaves: list[tuple[uuid.UUID, list[str]]],
-             now: datetime, currency: str) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def _product(
+    rng: random.Random, n: int, leaves: list[tuple[uuid.UUID, list[str]]], now: datetime, currency: str
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     category_id, nouns = leaves[n % len(leaves)]
     adjective, material, noun = rng.choice(ADJECTIVES), rng.choice(MATERIALS), rng.choice(nouns)
     name = f"{adjective.title()} {material} {noun}"
-    description = (f"A {adjective} {noun} in {material}. " + " ".join(rng.sample(PHRASES, 2)))
+    description = f"A {adjective} {noun} in {material}. " + " ".join(rng.sample(PHRASES, 2))
     product_id = _uuid(rng)
     base = rng.randrange(500, 50_000, 100) - 1  # prices end in 99
     variants, stock = [], []
-    options = rng.sample(SIZES, rng.randint(1, 5)) if rng.random() < 0.5 else rng.sample(COLOURS, rng.randint(1, 5))
+    options = (
+        rng.sample(SIZES, rng.randint(1, 5)) if rng.random() < 0.5 else rng.sample(COLOURS, rng.randint(1, 5))
+    )
     axis = "size" if options[0] in SIZES else "colour"
     for k, value in enumerate(options):
         sku = f"SF{n:07d}-{k}"
@@ -85,9 +176,20 @@ def _product(rng: random.Random, n: int, leaves: list[tuple[uuid.UUID, list[str]
         stock.append((sku, rng.choice([0, 3, 10, 25, 100]) if rng.random() < 0.9 else 0))
     prices = [v[5] for v in variants]
     created = now - timedelta(seconds=rng.randrange(0, 365 * 86400))
-    product = (product_id, f"{slugify(name)}-{n}", name, description, category_id,
-               _json({"material": material, "style": adjective}), "active", currency,
-               min(prices), max(prices), created, created)
+    product = (
+        product_id,
+        f"{slugify(name)}-{n}",
+        name,
+        description,
+        category_id,
+        _json({"material": material, "style": adjective}),
+        "active",
+        currency,
+        min(prices),
+        max(prices),
+        created,
+        created,
+    )
     return product, variants, stock
 
 
@@ -104,14 +206,31 @@ async def seed(conn: asyncpg.Connection, products: int, *, currency: str = "USD"
         stock_rows += ss
     async with conn.transaction():
         await conn.copy_records_to_table(
-            "categories", records=category_rows, columns=["id", "parent_id", "slug", "name", "position"])
+            "categories", records=category_rows, columns=["id", "parent_id", "slug", "name", "position"]
+        )
         await conn.copy_records_to_table(
-            "products", records=product_rows,
-            columns=["id", "slug", "name", "description", "category_id", "attributes", "status",
-                     "currency", "price_min", "price_max", "created_at", "updated_at"])
+            "products",
+            records=product_rows,
+            columns=[
+                "id",
+                "slug",
+                "name",
+                "description",
+                "category_id",
+                "attributes",
+                "status",
+                "currency",
+                "price_min",
+                "price_max",
+                "created_at",
+                "updated_at",
+            ],
+        )
         await conn.copy_records_to_table(
-            "variants", records=variant_rows,
-            columns=["id", "product_id", "sku", "name", "options", "price_amount", "currency", "position"])
+            "variants",
+            records=variant_rows,
+            columns=["id", "product_id", "sku", "name", "options", "price_amount", "currency", "position"],
+        )
         await conn.copy_records_to_table("stock", records=stock_rows, columns=["sku", "on_hand"])
     await conn.execute("ANALYZE categories, products, variants, stock")
     return products

@@ -71,8 +71,10 @@ def _constraints() -> Iterator[None]:
         if e.constraint_name == "variants_sku_key":
             raise SkuTaken("another variant has this SKU") from None
         raise SlugTaken("another item has this slug") from None
-    except asyncpg.ForeignKeyViolationError as e:
-        raise UnknownCategory("there is no such category", errors=[{"field": "category_id", "message": "unknown"}]) from None
+    except asyncpg.ForeignKeyViolationError:
+        raise UnknownCategory(
+            "there is no such category", errors=[{"field": "category_id", "message": "unknown"}]
+        ) from None
 
 
 # Reads
@@ -98,10 +100,16 @@ async def category_tree(db: Database, cache: Cache) -> bytes:
 
     async def load() -> bytes:
         nodes = {
-            r["id"]: {"id": r["id"], "slug": r["slug"], "name": r["name"], "parent_id": r["parent_id"], "children": []}
+            r["id"]: {
+                "id": r["id"],
+                "slug": r["slug"],
+                "name": r["name"],
+                "parent_id": r["parent_id"],
+                "children": [],
+            }
             for r in await queries.fetch_categories(db)
         }
-        roots = []
+        roots: list[dict[str, Any]] = []
         for node in nodes.values():
             parent = nodes.get(node["parent_id"])
             (parent["children"] if parent else roots).append(node)
@@ -131,7 +139,9 @@ async def _category_ids(db: Database, cache: Cache, id_or_slug: str) -> list[UUI
 
     root = find(orjson.loads(await category_tree(db, cache))["items"])
     if root is None:
-        raise UnknownCategory("there is no such category", errors=[{"field": "category", "message": "unknown"}])
+        raise UnknownCategory(
+            "there is no such category", errors=[{"field": "category", "message": "unknown"}]
+        )
     return list(collect(root))
 
 
@@ -149,11 +159,19 @@ async def list_products(db: Database, cache: Cache, query: ProductQuery) -> byte
         if sort == "newest":
             after[0] = _timestamp(after[0])
     category_ids = await _category_ids(db, cache, query.category) if query.category else None
-    rows = await queries.list_products(db, queries.ListFilter(
-        q=query.q or None, category_ids=category_ids, min_price=query.min_price,
-        max_price=query.max_price, in_stock=bool(query.in_stock), sort=sort, after=after,
-        limit=query.limit,
-    ))
+    rows = await queries.list_products(
+        db,
+        queries.ListFilter(
+            q=query.q or None,
+            category_ids=category_ids,
+            min_price=query.min_price,
+            max_price=query.max_price,
+            in_stock=bool(query.in_stock),
+            sort=sort,
+            after=after,
+            limit=query.limit,
+        ),
+    )
     next_cursor = None
     if len(rows) > query.limit:
         rows = rows[: query.limit]
@@ -185,6 +203,14 @@ def _check_currency(price: dict[str, Any], currency: str, field: str) -> None:
         )
 
 
+async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
+    """A slug made from the name, with a random suffix if the plain one is taken."""
+    slug = slugify(name)
+    if await conn.fetchval("SELECT 1 FROM products WHERE slug = $1", slug):
+        slug += "-" + secrets.token_hex(3)
+    return slug
+
+
 async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> UUID:
     """Add a category; the tree's cache is dropped."""
     with _constraints():
@@ -201,10 +227,8 @@ async def create_product(db: Database, cache: Cache, body: ProductCreate, curren
     for i, v in enumerate(variants):
         _check_currency(v["price"], currency, f"variants[{i}].price.currency")
     async with db.transaction() as conn:
-        if fields["slug"] is None:
-            fields["slug"] = slugify(body.name)
-            if await conn.fetchval("SELECT 1 FROM products WHERE slug = $1", fields["slug"]):
-                fields["slug"] += "-" + secrets.token_hex(3)
+        if body.slug is None:
+            fields["slug"] = await _free_slug(conn, body.name)
         with _constraints():
             product_id = await queries.insert_product(conn, fields)
             for v in variants:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import asyncpg
 import orjson
@@ -63,7 +63,7 @@ class Database:
         except TimeoutError:
             raise Unavailable("the database is busy") from None
         try:
-            yield conn
+            yield cast(asyncpg.Connection, conn)  # a pool proxy that behaves as a connection
         finally:
             await self.pool.release(conn)
 

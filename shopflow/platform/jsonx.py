@@ -23,9 +23,7 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data, default=_default)
 
 
-def json_response(
-    data: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return raw_json_response(dumps(data), status, headers)
 
 

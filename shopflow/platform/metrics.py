@@ -41,11 +41,11 @@ class Metrics:
         self.in_flight = Gauge(
             "http_requests_in_flight", "HTTP requests being answered", registry=self.registry
         )
-        self.cache = Counter(
-            "cache_lookups", "Cache lookups", ("cache", "result"), registry=self.registry
-        )
+        self.cache = Counter("cache_lookups", "Cache lookups", ("cache", "result"), registry=self.registry)
         self.cache_loads = Counter(
-            "cache_loads", "Loads from the source after a cache miss", ("cache",),
+            "cache_loads",
+            "Loads from the source after a cache miss",
+            ("cache",),
             registry=self.registry,
         )
         # labels() takes a lock and builds a key each call; keep the children instead.

@@ -56,9 +56,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def problem_response(exc: errors.AppError, request_id: str) -> web.Response:
     body = exc.problem()
     body["request_id"] = request_id
-    return web.Response(
-        body=dumps(body), status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON
-    )
+    return web.Response(body=dumps(body), status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON)
 
 
 def _request_id(request: web.Request) -> str:
@@ -110,7 +108,7 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
         try:
             async with asyncio.timeout(app[SETTINGS].request_timeout):
                 response = await handler(request)
-        except (Exception, TimeoutError) as exc:  # noqa: BLE001 - everything becomes a problem
+        except (Exception, TimeoutError) as exc:
             response = problem_response(_as_problem(exc, request, rid), rid)
         finally:
             gate.in_flight -= 1

@@ -85,7 +85,9 @@ async def migrate(dsn: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]
                     await conn.execute(m.sql)
                     await conn.execute(
                         "INSERT INTO schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
-                        m.version, m.name, m.checksum,
+                        m.version,
+                        m.name,
+                        m.checksum,
                     )
                 done.append(m)
             return done

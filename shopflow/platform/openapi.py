@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
-from pydantic.json_schema import models_json_schema
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from .. import __version__
 from .endpoint import ENDPOINT_ATTR, Endpoint
@@ -33,9 +33,16 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     },
 }
 REASONS = {
-    400: "Malformed request", 401: "Not authenticated", 403: "Not allowed", 404: "Not found",
-    409: "Conflict", 413: "Too large", 415: "Wrong media type", 422: "Validation failed",
-    429: "Rate limited", 503: "Overloaded or a dependency is down",
+    400: "Malformed request",
+    401: "Not authenticated",
+    403: "Not allowed",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Wrong media type",
+    422: "Validation failed",
+    429: "Rate limited",
+    503: "Overloaded or a dependency is down",
 }
 
 
@@ -57,8 +64,7 @@ def _endpoints(app: web.Application) -> list[tuple[str, str, Endpoint]]:
     return found
 
 
-def _operation(path: str, spec: Endpoint, refs: dict[tuple[type[BaseModel], str], Any],
-               schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(path: str, spec: Endpoint, refs: dict[Any, Any], schemas: dict[str, Any]) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in PARAM.findall(path)
@@ -103,12 +109,11 @@ def _operation(path: str, spec: Endpoint, refs: dict[tuple[type[BaseModel], str]
 def build_openapi(app: web.Application) -> dict[str, Any]:
     """The OpenAPI document of every endpoint `app` serves."""
     endpoints = _endpoints(app)
-    models = {
-        (m, mode)
-        for _, _, s in endpoints
-        for m, mode in ((s.body, "validation"), (s.query, "validation"), (s.response, "serialization"))
-        if m is not None
-    }
+    models: set[tuple[type[BaseModel], JsonSchemaMode]] = set()
+    for _, _, spec in endpoints:
+        models.update((m, "validation") for m in (spec.body, spec.query) if m is not None)
+        if spec.response is not None:
+            models.add((spec.response, "serialization"))
     refs, defs = models_json_schema(
         sorted(models, key=lambda mm: (mm[0].__name__, mm[1])),
         ref_template="#/components/schemas/{model}",

@@ -26,5 +26,7 @@ def decode_cursor(cursor: str, shape: tuple[type, ...]) -> list[Any]:
         or len(position) != len(shape)
         or not all(isinstance(v, t) and not isinstance(v, bool) for v, t in zip(position, shape, strict=True))
     ):
-        raise Invalid("the cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this list made"}])
+        raise Invalid(
+            "the cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor this list made"}]
+        )
     return position

@@ -25,20 +25,29 @@ async def add_category(client: Any, slug: str, parent: str | None = None) -> str
 
 
 async def add_product(
-    client: Any, name: str, *, price: int, on_hand: int = 5, category: str | None = None,
-    description: str = "", status: str = "active", sku: str | None = None,
+    client: Any,
+    name: str,
+    *,
+    price: int,
+    on_hand: int = 5,
+    category: str | None = None,
+    description: str = "",
+    status: str = "active",
+    sku: str | None = None,
 ) -> dict[str, Any]:
     body = {
         "name": name,
         "description": description,
         "category_id": category,
         "status": status,
-        "variants": [{
-            "sku": sku or name.upper().replace(" ", "-"),
-            "name": "Default",
-            "price": {"amount": price, "currency": "USD"},
-            "on_hand": on_hand,
-        }],
+        "variants": [
+            {
+                "sku": sku or name.upper().replace(" ", "-"),
+                "name": "Default",
+                "price": {"amount": price, "currency": "USD"},
+                "on_hand": on_hand,
+            }
+        ],
     }
     resp = await client.post("/api/v1/products", json=body, headers=STAFF)
     assert resp.status == 201, await resp.text()
@@ -57,7 +66,13 @@ async def catalog(client: Any) -> Catalog:
         ("Garden Hose", 2500, 3, "garden", "Waters plants. Also rinses coffee cups outdoors."),
         ("Blue Mug", 900, 2, "home", "A small mug."),
     ]:
-        p = await add_product(client, name, price=price, on_hand=on_hand,
-                              category=c.categories[category], description=description)
+        p = await add_product(
+            client,
+            name,
+            price=price,
+            on_hand=on_hand,
+            category=c.categories[category],
+            description=description,
+        )
         c.products[p["slug"]] = p
     return c

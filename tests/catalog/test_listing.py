@@ -34,10 +34,23 @@ async def test_category_includes_descendants(client: Any, catalog: Catalog) -> N
 
 
 async def test_price_range_stock_and_sorts(client: Any, catalog: Catalog) -> None:
-    assert await names(client, "min_price=1000&max_price=3000&sort=price_asc") == ["Red Ceramic Mug", "Garden Hose"]
-    assert await names(client, "sort=price_desc") == ["Coffee Grinder", "Garden Hose", "Red Ceramic Mug", "Blue Mug"]
+    assert await names(client, "min_price=1000&max_price=3000&sort=price_asc") == [
+        "Red Ceramic Mug",
+        "Garden Hose",
+    ]
+    assert await names(client, "sort=price_desc") == [
+        "Coffee Grinder",
+        "Garden Hose",
+        "Red Ceramic Mug",
+        "Blue Mug",
+    ]
     assert "Coffee Grinder" not in await names(client, "in_stock=true")
-    assert await names(client, "sort=newest") == ["Blue Mug", "Garden Hose", "Coffee Grinder", "Red Ceramic Mug"]
+    assert await names(client, "sort=newest") == [
+        "Blue Mug",
+        "Garden Hose",
+        "Coffee Grinder",
+        "Red Ceramic Mug",
+    ]
 
 
 async def test_summaries_have_the_documented_shape(client: Any, catalog: Catalog) -> None:
@@ -69,7 +82,9 @@ async def walk(client: Any, query: str, limit: int, between_pages: Any = None) -
 
 
 @pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc"])
-async def test_pages_stay_stable_while_products_are_inserted(client: Any, catalog: Catalog, sort: str) -> None:
+async def test_pages_stay_stable_while_products_are_inserted(
+    client: Any, catalog: Catalog, sort: str
+) -> None:
     before = await walk(client, f"sort={sort}", 10)
     inserted = 0
 

@@ -31,7 +31,10 @@ async def test_detail_by_id_and_slug(client: Any, catalog: Catalog) -> None:
     assert doc == await detail(client, mug["slug"])
     assert doc["category"]["slug"] == "kitchen"
     assert doc["variants"][0]["stock_available"] == 5
-    assert doc["price_range"] == {"min": {"amount": 1200, "currency": "USD"}, "max": {"amount": 1200, "currency": "USD"}}
+    assert doc["price_range"] == {
+        "min": {"amount": 1200, "currency": "USD"},
+        "max": {"amount": 1200, "currency": "USD"},
+    }
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", doc["created_at"])
 
 
@@ -57,14 +60,18 @@ async def test_writes_invalidate_the_cached_detail(client: Any, catalog: Catalog
     assert (await detail(client, mug["id"]))["variants"][0]["stock_available"] == 42
     assert (await detail(client, mug["slug"]))["variants"][0]["stock_available"] == 42
 
-    resp = await client.patch(f"/api/v1/products/{mug['id']}", json={"name": "Crimson Mug", "slug": "crimson-mug"}, headers=STAFF)
+    resp = await client.patch(
+        f"/api/v1/products/{mug['id']}", json={"name": "Crimson Mug", "slug": "crimson-mug"}, headers=STAFF
+    )
     assert resp.status == 200
     assert (await detail(client, mug["id"]))["name"] == "Crimson Mug"
     assert (await detail(client, "crimson-mug"))["name"] == "Crimson Mug"
     assert (await client.get(f"/api/v1/products/{mug['slug']}")).status == 404
 
     variant = mug["variants"][0]["id"]
-    resp = await client.patch(f"/api/v1/variants/{variant}", json={"price": {"amount": 1500, "currency": "USD"}}, headers=STAFF)
+    resp = await client.patch(
+        f"/api/v1/variants/{variant}", json={"price": {"amount": 1500, "currency": "USD"}}, headers=STAFF
+    )
     assert resp.status == 200
     assert (await detail(client, mug["id"]))["price_range"]["max"]["amount"] == 1500
 
@@ -87,7 +94,13 @@ async def test_variants_add_update_delete(client: Any, catalog: Catalog, db: asy
     hose = by_name(catalog, "Garden Hose")
     resp = await client.post(
         f"/api/v1/products/{hose['id']}/variants",
-        json={"sku": "HOSE-30M", "name": "30 m", "options": {"length": "30m"}, "price": {"amount": 4000, "currency": "USD"}, "on_hand": 2},
+        json={
+            "sku": "HOSE-30M",
+            "name": "30 m",
+            "options": {"length": "30m"},
+            "price": {"amount": 4000, "currency": "USD"},
+            "on_hand": 2,
+        },
         headers=STAFF,
     )
     assert resp.status == 201
@@ -111,7 +124,9 @@ async def test_variants_add_update_delete(client: Any, catalog: Catalog, db: asy
 async def test_inventory_rules(client: Any, catalog: Catalog, db: asyncpg.Connection) -> None:
     assert (await client.put("/api/v1/inventory/NOPE", json={"on_hand": 1}, headers=STAFF)).status == 404
     assert (await client.put("/api/v1/inventory/BLUE-MUG", json={"on_hand": -1}, headers=STAFF)).status == 422
-    assert (await client.put("/api/v1/inventory/BLUE-MUG", json={"on_hand": "3"}, headers=STAFF)).status == 422
+    assert (
+        await client.put("/api/v1/inventory/BLUE-MUG", json={"on_hand": "3"}, headers=STAFF)
+    ).status == 422
     await db.execute("UPDATE stock SET reserved = 2 WHERE sku = 'BLUE-MUG'")
     resp = await client.put("/api/v1/inventory/BLUE-MUG", json={"on_hand": 1}, headers=STAFF)
     assert resp.status == 409
@@ -127,9 +142,21 @@ def _variant(**over: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
-        ({"name": "X", "variants": [_variant(price={"amount": 12.5, "currency": "USD"})]}, 422, "validation_failed"),
-        ({"name": "X", "variants": [_variant(price={"amount": -1, "currency": "USD"})]}, 422, "validation_failed"),
-        ({"name": "X", "variants": [_variant(price={"amount": 100, "currency": "EUR"})]}, 422, "wrong_currency"),
+        (
+            {"name": "X", "variants": [_variant(price={"amount": 12.5, "currency": "USD"})]},
+            422,
+            "validation_failed",
+        ),
+        (
+            {"name": "X", "variants": [_variant(price={"amount": -1, "currency": "USD"})]},
+            422,
+            "validation_failed",
+        ),
+        (
+            {"name": "X", "variants": [_variant(price={"amount": 100, "currency": "EUR"})]},
+            422,
+            "wrong_currency",
+        ),
         ({"name": "X", "variants": [_variant(sku="bad sku!")]}, 422, "validation_failed"),
         ({"name": "X", "variants": [_variant(sku="BLUE-MUG")]}, 409, "sku_taken"),
         ({"name": "X", "variants": [_variant(), _variant()]}, 409, "sku_taken"),
@@ -143,13 +170,17 @@ def _variant(**over: Any) -> dict[str, Any]:
         ({"name": "X", "attributes": []}, 422, "validation_failed"),
     ],
 )
-async def test_bad_product_bodies(client: Any, catalog: Catalog, body: dict[str, Any], status: int, code: str) -> None:
+async def test_bad_product_bodies(
+    client: Any, catalog: Catalog, body: dict[str, Any], status: int, code: str
+) -> None:
     resp = await client.post("/api/v1/products", json=body, headers=STAFF)
     assert resp.status == status, await resp.text()
     assert (await resp.json())["code"] == code
 
 
-async def test_failed_create_leaves_nothing_behind(client: Any, catalog: Catalog, db: asyncpg.Connection) -> None:
+async def test_failed_create_leaves_nothing_behind(
+    client: Any, catalog: Catalog, db: asyncpg.Connection
+) -> None:
     body = {"name": "Half", "slug": "half", "variants": [_variant(sku="HALF-1"), _variant(sku="BLUE-MUG")]}
     assert (await client.post("/api/v1/products", json=body, headers=STAFF)).status == 409
     assert await db.fetchval("SELECT count(*) FROM products WHERE slug = 'half'") == 0
@@ -179,7 +210,9 @@ async def test_category_tree(client: Any, catalog: Catalog) -> None:
     assert [n["slug"] for n in tree] == ["garden", "home"] or [n["slug"] for n in tree] == ["home", "garden"]
     home = next(n for n in tree if n["slug"] == "home")
     assert [c["slug"] for c in home["children"]] == ["kitchen"]
-    resp = await client.post("/api/v1/categories", json={"slug": "bath", "name": "Bath", "parent_id": home["id"]}, headers=STAFF)
+    resp = await client.post(
+        "/api/v1/categories", json={"slug": "bath", "name": "Bath", "parent_id": home["id"]}, headers=STAFF
+    )
     assert resp.status == 201
     tree = (await (await client.get("/api/v1/categories")).json())["items"]
     home = next(n for n in tree if n["slug"] == "home")

@@ -60,7 +60,9 @@ async def test_failed_load_is_not_cached_and_reaches_every_waiter(redis_url: str
         await asyncio.sleep(0.01)
         raise ConnectionError("db down")
 
-    results = await asyncio.gather(*(cache.get_or_load("t", "k", failing) for _ in range(5)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(cache.get_or_load("t", "k", failing) for _ in range(5)), return_exceptions=True
+    )
     assert all(isinstance(r, ConnectionError) for r in results)
     assert await client.get("cache:k") is None
     await client.aclose()

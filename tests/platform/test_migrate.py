@@ -64,7 +64,7 @@ async def test_failed_migration_rolls_back_and_stops(empty_db: str, tmp_path: Pa
 
 def test_misnamed_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "one.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="NNNN_name.sql"):
+    with pytest.raises(MigrationError, match=r"NNNN_name\.sql"):
         load_migrations(tmp_path)
 
 

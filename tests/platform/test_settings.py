@@ -62,6 +62,5 @@ def test_cli_stops_with_one_line_and_nonzero_exit() -> None:
         [sys.executable, "-m", "shopflow", "migrate"], env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
-        "shopflow: invalid setting db_pool_max: Input should be a valid integer, unable to parse string as an integer"
-    ]
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("shopflow: invalid setting db_pool_max: Input should be a valid integer")

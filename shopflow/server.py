@@ -1,0 +1,75 @@
+"""Running the web process: one event loop on uvloop, or N processes on one port."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Coroutine
+from typing import Any
+
+import uvloop
+from aiohttp import web
+
+from .app import create_app
+from .platform.logs import AccessLogger, setup_logging
+from .platform.settings import Settings, load_settings
+
+log = logging.getLogger("shopflow")
+
+
+def run(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine to completion on a uvloop event loop."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+async def until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+    """Serve the app until SIGINT or SIGTERM, then finish in-flight requests and close the pools."""
+    runner = web.AppRunner(
+        create_app(settings),
+        access_log_class=AccessLogger,
+        access_log=logging.getLogger("shopflow.access") if settings.access_log else None,
+        handle_signals=False,
+    )
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port, backlog=4096).start()
+        log.info("serving", extra={"host": host, "port": port, "pid": os.getpid()})
+        await until_signalled()
+    finally:
+        await runner.cleanup()
+
+
+def _serve_process(host: str, port: int) -> None:
+    settings = load_settings()
+    setup_logging(settings.log_level)
+    run(serve(settings, host, port, reuse_port=True))
+
+
+def serve_processes(host: str, port: int, count: int) -> int:
+    """N processes sharing the port through SO_REUSEPORT; the exit code of the first to fail."""
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_serve_process, args=(host, port)) for _ in range(count)]
+    for p in procs:
+        p.start()
+
+    def stop(*_: object) -> None:
+        for p in procs:
+            p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for p in procs:
+        p.join()
+    return next((code for p in procs if (code := p.exitcode or 0) > 0), 0)

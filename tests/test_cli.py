@@ -1,0 +1,104 @@
+"""The `shopflow` command as an operator runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from shopflow.platform.embedded import free_port
+
+
+def _get(url: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+    except OSError:
+        return 0, None
+
+
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "the process exited early"
+        if _get(base + "/readyz")[0] == 200:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{base} not ready after {timeout} s")
+
+
+def _stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGINT) -> int:
+    proc.send_signal(sig)
+    return proc.wait(60)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(extra)
+    return env
+
+
+def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(SHOPFLOW_DATA_DIR=str(tmp_path / "data"), SHOPFLOW_ACCESS_LOG="false")
+    cmd = [sys.executable, "-m", "shopflow", "dev", "--port", str(port), "--products", "120"]
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_ready(base, proc)
+        status, page = _get(base + "/api/v1/products?limit=100")
+        assert status == 200 and len(page["items"]) == 100
+        first_ids = [p["id"] for p in page["items"]]
+        assert _get(base + f"/api/v1/products/{first_ids[0]}")[0] == 200
+    finally:
+        assert _stop(proc) == 0
+    assert _get(base + "/healthz")[0] == 0  # nothing listens any more
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_ready(base, proc)
+        status, page = _get(base + "/api/v1/products?limit=100")
+        assert [p["id"] for p in page["items"]] == first_ids  # the same shop, not seeded again
+    finally:
+        assert _stop(proc, signal.SIGTERM) == 0
+    token = (tmp_path / "data" / "admin_token").read_text()
+    assert len(token) >= 32
+
+
+def test_serve_with_several_processes_shares_one_port(database_url: str, redis_url: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(DATABASE_URL=database_url, REDIS_URL=redis_url, SHOPFLOW_ACCESS_LOG="false")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "shopflow", "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_ready(base, proc)
+        assert all(_get(base + "/healthz")[0] == 200 for _ in range(20))
+    finally:
+        assert _stop(proc, signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert _get(base + "/healthz")[0] == 0
+
+
+def test_migrate_status_lists_every_migration(database_url: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "shopflow", "migrate", "status"],
+        env=_env(DATABASE_URL=database_url, REDIS_URL="redis://127.0.0.1:1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0001_catalog: applied" in done.stdout
