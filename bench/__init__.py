@@ -1,0 +1,1 @@
+"""Load benchmarks: `make bench`. Ratios against baselines measured in the same run."""

@@ -1,0 +1,138 @@
+"""`make bench`: the catalog under load, each figure a ratio to a baseline of the same run.
+
+Starts embedded PostgreSQL and Redis, seeds 100,000 products, starts a bare aiohttp
+hello-world (the baseline) and ShopFlow (`serve`, one process, access log off), and drives
+each with wrk on loopback. The machine is shared and noisy: read the ratios, not the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from bench.load import Result, drive, ensure_wrk, wait_until_up
+from shopflow.catalog import seed
+from shopflow.catalog.seed import ADJECTIVES, MATERIALS
+from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
+from shopflow.platform.migrate import migrate
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    server: str  # "baseline", "shop" or "uncached"
+    paths: list[str]
+    min_ratio: float | None = None  # of the hello-world baseline's req/s
+    max_p95_ms: float | None = None
+
+
+@contextmanager
+def process(args: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(url)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+async def prepare(dsn: str, products: int) -> tuple[float, list[str], list[str]]:
+    """Migrate and seed; the seconds the seed took, sample product ids, category slugs."""
+    await migrate(dsn)
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        await seed.seed(conn, products)
+        took = time.perf_counter() - started
+        ids = [str(r["id"]) for r in await conn.fetch("SELECT id FROM products ORDER BY random() LIMIT 2000")]
+        slugs = [r["slug"] for r in await conn.fetch("SELECT slug FROM categories")]
+    finally:
+        await conn.close()
+    return took, ids, slugs
+
+
+def scenarios(ids: list[str], slugs: list[str]) -> list[Scenario]:
+    detail = [f"/api/v1/products/{i}" for i in ids]
+    words = MATERIALS + ADJECTIVES + ["mug", "boot", "jacket", "lamp", "tea", "leather boot", "wool sweater"]
+    return [
+        Scenario("baseline: hello-world", "baseline", ["/"]),
+        Scenario("GET /healthz", "shop", ["/healthz"], min_ratio=0.85),
+        Scenario("product detail, cached", "shop", detail, min_ratio=0.6),
+        Scenario("product detail, uncached", "uncached", detail, min_ratio=0.25),
+        Scenario("search ?q= over the catalog", "shop",
+                 [f"/api/v1/products?q={w.replace(' ', '+')}" for w in words], max_p95_ms=50),
+        Scenario("category listing, 24 a page", "shop",
+                 [f"/api/v1/products?category={s}&limit=24" for s in slugs], min_ratio=0.25),
+        Scenario("baseline: hello-world, again", "baseline", ["/"]),
+    ]
+
+
+def verdict(s: Scenario, r: Result, baseline_rps: float) -> tuple[str, str]:
+    ratio = r.rps / baseline_rps
+    if s.min_ratio is not None:
+        return f"{ratio:5.2f}x", f">= {s.min_ratio}x  {'ok' if ratio >= s.min_ratio else 'MISSED'}"
+    if s.max_p95_ms is not None:
+        return f"{ratio:5.2f}x", f"p95 <= {s.max_p95_ms:g} ms  {'ok' if r.p95_ms <= s.max_p95_ms else 'MISSED'}"
+    return "", ""
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="bench", description=__doc__)
+    p.add_argument("--products", type=int, default=100_000)
+    p.add_argument("--seconds", type=int, default=10)
+    p.add_argument("--connections", type=int, default=32)
+    args = p.parse_args()
+    ensure_wrk()
+
+    with tempfile.TemporaryDirectory(prefix="shopflow-bench-") as tmp:
+        pg = EmbeddedPostgres(Path(tmp) / "pg", durable=False)
+        redis = EmbeddedRedis(Path(tmp) / "redis", durable=False)
+        try:
+            dsn, redis_url = pg.start(), redis.start()
+            took, ids, slugs = asyncio.run(prepare(dsn, args.products))
+            print(f"seeded {args.products:,} products in {took:.1f} s (COPY)\n")
+            run_all(args, dsn, redis_url, ids, slugs)
+        finally:
+            redis.stop()
+            pg.stop()
+
+
+def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], slugs: list[str]) -> None:
+    ports = {name: free_port() for name in ("baseline", "shop", "uncached")}
+    base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "SHOPFLOW_ACCESS_LOG": "false",
+           "SHOPFLOW_ENV": "production", "SHOPFLOW_LOG_LEVEL": "WARNING"}
+    shop = [sys.executable, "-m", "shopflow", "serve", "--host", "127.0.0.1", "--port"]
+    with (
+        process([sys.executable, "-m", "bench.baseline", str(ports["baseline"])], base["baseline"] + "/"),
+        process([*shop, str(ports["shop"])], base["shop"] + "/readyz", env),
+        process([*shop, str(ports["uncached"])], base["uncached"] + "/readyz", {**env, "SHOPFLOW_CACHE_TTL": "0"}),
+    ):
+        results: list[tuple[Scenario, Result]] = []
+        for s in scenarios(ids, slugs):
+            drive(base[s.server], s.paths, connections=args.connections, seconds=2)  # warm up
+            results.append((s, drive(base[s.server], s.paths, connections=args.connections, seconds=args.seconds)))
+    baselines = [r.rps for s, r in results if s.server == "baseline"]
+    baseline_rps = sum(baselines) / len(baselines)
+    print(f"{args.connections} connections, {args.seconds} s each, wrk on loopback; "
+          f"baseline = mean of the two hello-world runs ({baseline_rps:,.0f} req/s)\n")
+    print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'ratio':>7}  target")
+    for s, r in results:
+        ratio, target = verdict(s, r, baseline_rps)
+        print(f"{s.name:34} {r.rps:9,.0f} {r.p50_ms:7.2f} {r.p95_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {ratio:>7}  {target}")
+
+
+if __name__ == "__main__":
+    main()

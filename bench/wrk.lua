@@ -1,0 +1,21 @@
+-- Requests a random path from the file named after `--`; prints one JSON line at the end.
+local paths = {}
+
+function init(args)
+  for line in io.lines(args[1]) do
+    paths[#paths + 1] = line
+  end
+  math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+end
+
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"duration_us":%d,"socket_errors":%d,"non2xx":%d,"p50_us":%d,"p95_us":%d,"p99_us":%d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99)))
+end
