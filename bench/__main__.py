@@ -71,10 +71,18 @@ def scenarios(ids: list[str], slugs: list[str]) -> list[Scenario]:
         Scenario("GET /healthz", "shop", ["/healthz"], min_ratio=0.85),
         Scenario("product detail, cached", "shop", detail, min_ratio=0.6),
         Scenario("product detail, uncached", "uncached", detail, min_ratio=0.25),
-        Scenario("search ?q= over the catalog", "shop",
-                 [f"/api/v1/products?q={w.replace(' ', '+')}" for w in words], max_p95_ms=50),
-        Scenario("category listing, 24 a page", "shop",
-                 [f"/api/v1/products?category={s}&limit=24" for s in slugs], min_ratio=0.25),
+        Scenario(
+            "search ?q= over the catalog",
+            "shop",
+            [f"/api/v1/products?q={w.replace(' ', '+')}" for w in words],
+            max_p95_ms=50,
+        ),
+        Scenario(
+            "category listing, 24 a page",
+            "shop",
+            [f"/api/v1/products?category={s}&limit=24" for s in slugs],
+            min_ratio=0.25,
+        ),
         Scenario("baseline: hello-world, again", "baseline", ["/"]),
     ]
 
@@ -84,7 +92,10 @@ def verdict(s: Scenario, r: Result, baseline_rps: float) -> tuple[str, str]:
     if s.min_ratio is not None:
         return f"{ratio:5.2f}x", f">= {s.min_ratio}x  {'ok' if ratio >= s.min_ratio else 'MISSED'}"
     if s.max_p95_ms is not None:
-        return f"{ratio:5.2f}x", f"p95 <= {s.max_p95_ms:g} ms  {'ok' if r.p95_ms <= s.max_p95_ms else 'MISSED'}"
+        return (
+            f"{ratio:5.2f}x",
+            f"p95 <= {s.max_p95_ms:g} ms  {'ok' if r.p95_ms <= s.max_p95_ms else 'MISSED'}",
+        )
     return "", ""
 
 
@@ -112,27 +123,37 @@ def main() -> None:
 def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], slugs: list[str]) -> None:
     ports = {name: free_port() for name in ("baseline", "shop", "uncached")}
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = {**os.environ, "DATABASE_URL": dsn, "REDIS_URL": redis_url, "SHOPFLOW_ACCESS_LOG": "false",
-           "SHOPFLOW_ENV": "production", "SHOPFLOW_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "REDIS_URL": redis_url,
+        "SHOPFLOW_ACCESS_LOG": "false",
+        "SHOPFLOW_ENV": "production",
+        "SHOPFLOW_LOG_LEVEL": "WARNING",
+    }
     shop = [sys.executable, "-m", "shopflow", "serve", "--host", "127.0.0.1", "--port"]
     with (
         process([sys.executable, "-m", "bench.baseline", str(ports["baseline"])], base["baseline"] + "/"),
         process([*shop, str(ports["shop"])], base["shop"] + "/readyz", env),
-        process([*shop, str(ports["uncached"])], base["uncached"] + "/readyz", {**env, "SHOPFLOW_CACHE_TTL": "0"}),
+        process(
+            [*shop, str(ports["uncached"])], base["uncached"] + "/readyz", {**env, "SHOPFLOW_CACHE_TTL": "0"}
+        ),
     ):
         results: list[tuple[Scenario, Result]] = []
         for s in scenarios(ids, slugs):
             drive(base[s.server], s.paths, connections=args.connections, seconds=2)  # warm up
-            results.append((s, drive(base[s.server], s.paths, connections=args.connections, seconds=args.seconds)))
+            results.append(
+                (s, drive(base[s.server], s.paths, connections=args.connections, seconds=args.seconds))
+            )
     baselines = [r.rps for s, r in results if s.server == "baseline"]
     baseline_rps = sum(baselines) / len(baselines)
-    print(f"{args.connections} connections, {args.seconds} s each, wrk on loopback; "
-          f"baseline = mean of the two hello-world runs ({baseline_rps:,.0f} req/s)\n")
-    print(f"{'scenario':34} {'req/s':>9} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'ratio':>7}  target")
+    print(
+        f"{args.connections} connections, {args.seconds} s each, wrk on loopback; "
+        f"baseline = mean of the two hello-world runs ({baseline_rps:,.0f} req/s)\n"
+    )
+    row = "{:34} {:>9} {:>7} {:>7} {:>7} {:>6} {:>7}  {}"
+    print(row.format("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"))
     for s, r in results:
         ratio, target = verdict(s, r, baseline_rps)
-        print(f"{s.name:34} {r.rps:9,.0f} {r.p50_ms:7.2f} {r.p95_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {ratio:>7}  {target}")
-
-
-if __name__ == "__main__":
-    main()
+        figures = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", r.errors)
+        print(row.format(s.name, *figures, ratio, target))

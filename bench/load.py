@@ -49,8 +49,19 @@ def drive(base: str, paths: list[str], *, connections: int, seconds: int) -> Res
     """Send GETs for random `paths` on `connections` connections for `seconds`."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(paths) + "\n")
-    cmd = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
-           "-s", str(LUA), base, "--", f.name]
+    cmd = [
+        ensure_wrk(),
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "5s",
+        "-s",
+        str(LUA),
+        base,
+        "--",
+        f.name,
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     Path(f.name).unlink()
     figures = json.loads(out.strip().splitlines()[-1])

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from arq.connections import RedisSettings, create_pool
 
 from .catalog import routes as catalog_routes
+from .catalog.service import CACHE_NAMESPACES
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
 from .platform.keys import CACHE, DB, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
-from .platform.middleware import GATE, Gate, platform_middleware
+from .platform.middleware import TRAFFIC, Traffic, platform_middleware, traffic_ctx
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -29,7 +32,8 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
         statement_timeout=settings.db_statement_timeout,
     )
     db = app[DB] = Database(pool, settings.db_acquire_timeout)
-    app[METRICS].watch_pool(pool.get_size, db.in_use)
+    app[METRICS].gauge("db_pool_size", "Connections open in the DB pool", pool.get_size)
+    app[METRICS].gauge("db_pool_in_use", "DB pool connections in use", db.in_use)
     yield
     await pool.close()
 
@@ -39,8 +43,18 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
     redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
-    app[CACHE] = Cache(redis, settings.cache_ttl, app[METRICS])
+    cache = app[CACHE] = Cache(
+        redis,
+        app[METRICS],
+        ttl=settings.cache_ttl,
+        local_ttl=settings.local_cache_ttl,
+        namespaces=CACHE_NAMESPACES,
+    )
+    listener = asyncio.create_task(cache.listen())
     yield
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
     await redis.aclose()
 
 
@@ -50,9 +64,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
-    gate = app[GATE] = Gate(settings.max_concurrent_requests)
-    metrics.in_flight.set_function(lambda: gate.in_flight)
-    app.cleanup_ctx.extend([postgres_ctx, redis_ctx])
+    traffic = app[TRAFFIC] = Traffic(settings.max_concurrent_requests, settings.request_timeout)
+    metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
+    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx])
     app.router.add_routes(health.routes)
     app.router.add_routes(catalog_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)

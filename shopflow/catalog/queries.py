@@ -105,16 +105,21 @@ async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
         where.append(
             f"({keys[0]}, p.id) {op} ({arg(f.after[0])}::{KEY_CASTS[f.sort]}, {arg(f.after[1])}::uuid)"
         )
-    order = ", ".join(f"{k} {direction}" for k in keys)
+    # The page is chosen first and its documents built after, so the stock check in each
+    # summary runs for the rows shown, not for every row that matched.
     sql = f"""
-        SELECT {keys[0]} AS sort_key, p.id, json_build_object(
+        WITH page AS (
+            SELECT {keys[0]} AS sort_key, p.id
+            FROM {source}
+            WHERE {" AND ".join(where)}
+            ORDER BY {", ".join(f"{k} {direction}" for k in keys)}
+            LIMIT {arg(f.limit + 1)})
+        SELECT page.sort_key, p.id, json_build_object(
             'id', p.id, 'slug', p.slug, 'name', p.name, 'category_id', p.category_id,
             'price_range', {_PRICE_RANGE}, 'in_stock', {_IN_STOCK},
             'created_at', p.created_at)::text AS doc
-        FROM {source}
-        WHERE {" AND ".join(where)}
-        ORDER BY {order}
-        LIMIT {arg(f.limit + 1)}"""
+        FROM page JOIN products p ON p.id = page.id
+        ORDER BY page.sort_key {direction}, page.id {direction}"""
     return await ex.fetch(sql, *args)
 
 

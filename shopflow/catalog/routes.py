@@ -42,7 +42,8 @@ def _uuid(request: web.Request, name: str) -> UUID:
 @endpoint(summary="List and search products", tags=TAGS, query=ProductQuery, response=ProductPage)
 async def list_products(request: web.Request, query: ProductQuery) -> web.Response:
     app = request.app
-    return raw_json_response(await service.list_products(app[DB], app[CACHE], query))
+    page = await service.list_products(app[DB], app[CACHE], query, app[SETTINGS].listing_cache_ttl)
+    return raw_json_response(page)
 
 
 @routes.get("/api/v1/products/{product}")

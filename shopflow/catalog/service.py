@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from collections.abc import Iterator
@@ -32,6 +33,8 @@ from .errors import (
 from .models import CategoryCreate, ProductCreate, ProductQuery, ProductUpdate, VariantCreate, VariantUpdate
 
 CATEGORY_TREE_KEY = "catalog:categories"
+LISTING = "listing"  # the cache namespace of listing pages: any catalog write bumps it
+CACHE_NAMESPACES = (LISTING,)
 CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
     "relevance": (str, float, str),
     "price_asc": (str, int, str),
@@ -145,8 +148,20 @@ async def _category_ids(db: Database, cache: Cache, id_or_slug: str) -> list[UUI
     return list(collect(root))
 
 
-async def list_products(db: Database, cache: Cache, query: ProductQuery) -> bytes:
-    """One page of listed product summaries, as the list envelope."""
+async def list_products(db: Database, cache: Cache, query: ProductQuery, ttl: int) -> bytes:
+    """One page of listed product summaries, as the list envelope, cached for `ttl` seconds."""
+    params = query.model_dump_json(exclude_defaults=True)
+    key = f"catalog:list:{cache.version(LISTING)}:{hashlib.sha256(params.encode()).hexdigest()[:32]}"
+
+    async def load() -> bytes:
+        return await _list_products(db, cache, query)
+
+    page = await cache.get_or_load("listing", key, load, ttl)
+    assert page is not None
+    return page
+
+
+async def _list_products(db: Database, cache: Cache, query: ProductQuery) -> bytes:
     if query.sort == "relevance" and not query.q:
         raise _invalid("sort", "relevance needs a search query q")
     sort = query.sort or ("relevance" if query.q else "newest")
@@ -203,6 +218,12 @@ def _check_currency(price: dict[str, Any], currency: str, field: str) -> None:
         )
 
 
+async def _invalidate(cache: Cache, *keys: str) -> None:
+    """After a catalog write: drop the cached documents it changed and every listing page."""
+    await cache.invalidate(*keys)
+    await cache.bump(LISTING)
+
+
 async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
     """A slug made from the name, with a random suffix if the plain one is taken."""
     slug = slugify(name)
@@ -215,7 +236,7 @@ async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> U
     """Add a category; the tree's cache is dropped."""
     with _constraints():
         category_id = await queries.insert_category(db, body.slug, body.name, body.parent_id, body.position)
-    await cache.invalidate(CATEGORY_TREE_KEY)
+    await _invalidate(cache, CATEGORY_TREE_KEY)
     return category_id
 
 
@@ -234,7 +255,7 @@ async def create_product(db: Database, cache: Cache, body: ProductCreate, curren
             for v in variants:
                 await queries.insert_variant(conn, product_id, v)
         await queries.refresh_prices(conn, product_id)
-    await cache.invalidate(*_product_keys(product_id, fields["slug"]))
+    await _invalidate(cache, *_product_keys(product_id, fields["slug"]))
     return await _staff_view(db, product_id)
 
 
@@ -245,7 +266,7 @@ async def update_product(db: Database, cache: Cache, product_id: UUID, body: Pro
         old_slug = await queries.update_product(db, product_id, changes)
     if old_slug is None:
         raise ProductNotFound(f"no product {product_id}")
-    await cache.invalidate(*_product_keys(product_id, old_slug, changes.get("slug")))
+    await _invalidate(cache, *_product_keys(product_id, old_slug, changes.get("slug")))
     return await _staff_view(db, product_id)
 
 
@@ -262,7 +283,7 @@ async def add_variant(
         with _constraints():
             await queries.insert_variant(conn, product_id, v)
         await queries.refresh_prices(conn, product_id)
-    await cache.invalidate(*_product_keys(product_id, slug))
+    await _invalidate(cache, *_product_keys(product_id, slug))
     return await _staff_view(db, product_id)
 
 
@@ -279,7 +300,7 @@ async def update_variant(
             raise VariantNotFound(f"no variant {variant_id}")
         await queries.update_variant(conn, variant_id, changes)
         await queries.refresh_prices(conn, owner["product_id"])
-    await cache.invalidate(*_product_keys(owner["product_id"], owner["slug"]))
+    await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
     return await _staff_view(db, owner["product_id"])
 
 
@@ -292,7 +313,7 @@ async def delete_variant(db: Database, cache: Cache, variant_id: UUID) -> None:
         if not await queries.delete_variant_unreserved(conn, variant_id):
             raise StockReserved(f"{owner['sku']} has reserved stock; it cannot be removed now")
         await queries.refresh_prices(conn, owner["product_id"])
-    await cache.invalidate(*_product_keys(owner["product_id"], owner["slug"]))
+    await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
 
 
 async def set_stock(db: Database, cache: Cache, sku: str, on_hand: int) -> dict[str, Any]:
@@ -306,7 +327,7 @@ async def set_stock(db: Database, cache: Cache, sku: str, on_hand: int) -> dict[
             f"{current['reserved']} units of {sku} are reserved; on_hand cannot go below that",
             extra={"reserved": current["reserved"]},
         )
-    await cache.invalidate(*_product_keys(row["product_id"], row["slug"]))
+    await _invalidate(cache, *_product_keys(row["product_id"], row["slug"]))
     return {
         "sku": row["sku"],
         "on_hand": row["on_hand"],

@@ -1,4 +1,4 @@
-"""The one platform middleware: request id, overload gate, timeout, errors, headers, metrics.
+"""The one platform middleware: request id, overload bound, timeout, errors, headers, metrics.
 
 It is one function rather than a chain because every request passes through it: one frame
 and one try block cost less than six.
@@ -7,10 +7,13 @@ and one try block cost less than six.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import logging
+import secrets
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import asyncpg
 import redis.exceptions
@@ -59,22 +62,48 @@ def problem_response(exc: errors.AppError, request_id: str) -> web.Response:
     return web.Response(body=dumps(body), status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON)
 
 
-def _request_id(request: web.Request) -> str:
-    given = request.headers.get("X-Request-ID", "")
-    if 0 < len(given) <= 128 and given.isascii() and given.isprintable():
-        return given
-    return uuid.uuid4().hex
+class Traffic:
+    """Per-process request bookkeeping: ids, the in-flight bound and request deadlines.
 
+    Deadlines are enforced by one sweeper task rather than a timer per request: a request
+    past its deadline has its task cancelled, and the middleware answers 503 for it.
+    """
 
-class Gate:
-    """Bounds the requests in flight; the one past the bound is refused, not queued."""
-
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, timeout: float) -> None:
         self.limit = limit
+        self.timeout = timeout
         self.in_flight = 0
+        self.deadlines: dict[asyncio.Task[Any], float] = {}
+        self.timed_out: set[asyncio.Task[Any]] = set()
+        self._prefix = secrets.token_hex(6)
+        self._ids = itertools.count()
+
+    def request_id(self, request: web.Request) -> str:
+        given = request.headers.get("X-Request-ID")
+        if given and len(given) <= 128 and given.isascii() and given.isprintable():
+            return given
+        return f"{self._prefix}{next(self._ids):012x}"  # unique without a syscall per request
+
+    async def sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(1.0, self.timeout / 4))
+            now = loop.time()
+            for task, deadline in list(self.deadlines.items()):
+                if deadline <= now and task not in self.timed_out:
+                    self.timed_out.add(task)
+                    task.cancel()
 
 
-GATE = web.AppKey("gate", Gate)
+TRAFFIC = web.AppKey("traffic", Traffic)
+
+
+async def traffic_ctx(app: web.Application) -> AsyncIterator[None]:
+    sweeper = asyncio.create_task(app[TRAFFIC].sweep())
+    yield
+    sweeper.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await sweeper
 
 
 def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.AppError:
@@ -83,9 +112,6 @@ def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.Ap
     if isinstance(exc, web.HTTPException):
         cls = HTTP_ERRORS.get(exc.status, errors.BadRequest)
         return cls(exc.text if cls is errors.BadRequest else None)
-    if isinstance(exc, TimeoutError):
-        log.warning("request timed out", extra={"request_id": rid, "path": request.path})
-        return errors.Unavailable("the request took too long")
     if isinstance(exc, DEPENDENCY_ERRORS):
         log.warning("dependency unavailable: %r", exc, extra={"request_id": rid})
         return errors.Unavailable("a dependency is unavailable", retry_after=5)
@@ -96,22 +122,31 @@ def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.Ap
 @web.middleware
 async def platform_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     app = request.app
-    gate = app[GATE]
-    rid = _request_id(request)
-    request[REQUEST_ID] = rid
+    traffic = app[TRAFFIC]
+    rid = request[REQUEST_ID] = traffic.request_id(request)
     start = time.perf_counter()
     response: web.StreamResponse
-    if gate.in_flight >= gate.limit:
+    if traffic.in_flight >= traffic.limit:
         response = problem_response(errors.Unavailable("too many requests in flight"), rid)
     else:
-        gate.in_flight += 1
+        traffic.in_flight += 1
+        task = asyncio.current_task()
+        assert task is not None
+        traffic.deadlines[task] = asyncio.get_running_loop().time() + traffic.timeout
         try:
-            async with asyncio.timeout(app[SETTINGS].request_timeout):
-                response = await handler(request)
-        except (Exception, TimeoutError) as exc:
+            response = await handler(request)
+        except asyncio.CancelledError:
+            if task not in traffic.timed_out:
+                raise  # the server is shutting down
+            task.uncancel()
+            log.warning("request timed out", extra={"request_id": rid, "path": request.path})
+            response = problem_response(errors.Unavailable("the request took too long"), rid)
+        except Exception as exc:  # everything else becomes a problem document
             response = problem_response(_as_problem(exc, request, rid), rid)
         finally:
-            gate.in_flight -= 1
+            traffic.in_flight -= 1
+            del traffic.deadlines[task]
+            traffic.timed_out.discard(task)
     if not response.prepared:
         headers = response.headers
         headers["X-Request-ID"] = rid
