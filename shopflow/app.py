@@ -17,7 +17,7 @@ from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
 from .platform.keys import CACHE, DB, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
-from .platform.middleware import TRAFFIC, Traffic, platform_middleware, traffic_ctx
+from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -64,7 +64,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
-    traffic = app[TRAFFIC] = Traffic(settings.max_concurrent_requests, settings.request_timeout)
+    headers = response_headers(production=not settings.dev)
+    traffic = app[TRAFFIC] = Traffic(
+        settings.max_concurrent_requests, settings.request_timeout, metrics, headers
+    )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
     app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx])
     app.router.add_routes(health.routes)

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from . import errors
 from .jsonx import PROBLEM_JSON, dumps
-from .keys import METRICS, SETTINGS
+from .metrics import Metrics
 
 log = logging.getLogger("shopflow.http")
 
@@ -69,9 +69,11 @@ class Traffic:
     past its deadline has its task cancelled, and the middleware answers 503 for it.
     """
 
-    def __init__(self, limit: int, timeout: float) -> None:
+    def __init__(self, limit: int, timeout: float, metrics: Metrics, headers: dict[str, str]) -> None:
         self.limit = limit
         self.timeout = timeout
+        self.metrics = metrics
+        self.headers = headers  # added to every response
         self.in_flight = 0
         self.deadlines: dict[asyncio.Task[Any], float] = {}
         self.timed_out: set[asyncio.Task[Any]] = set()
@@ -85,10 +87,9 @@ class Traffic:
         return f"{self._prefix}{next(self._ids):012x}"  # unique without a syscall per request
 
     async def sweep(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(min(1.0, self.timeout / 4))
-            now = loop.time()
+            now = time.perf_counter()
             for task, deadline in list(self.deadlines.items()):
                 if deadline <= now and task not in self.timed_out:
                     self.timed_out.add(task)
@@ -119,10 +120,13 @@ def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.Ap
     return errors.AppError(f"request {rid} failed; it has been logged")
 
 
+def response_headers(production: bool) -> dict[str, str]:
+    return {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS} if production else dict(SECURITY_HEADERS)
+
+
 @web.middleware
 async def platform_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    app = request.app
-    traffic = app[TRAFFIC]
+    traffic = request.app[TRAFFIC]  # everything this needs, in one lookup
     rid = request[REQUEST_ID] = traffic.request_id(request)
     start = time.perf_counter()
     response: web.StreamResponse
@@ -130,9 +134,8 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
         response = problem_response(errors.Unavailable("too many requests in flight"), rid)
     else:
         traffic.in_flight += 1
-        task = asyncio.current_task()
-        assert task is not None
-        traffic.deadlines[task] = asyncio.get_running_loop().time() + traffic.timeout
+        task = request.task
+        traffic.deadlines[task] = start + traffic.timeout
         try:
             response = await handler(request)
         except asyncio.CancelledError:
@@ -150,10 +153,8 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
     if not response.prepared:
         headers = response.headers
         headers["X-Request-ID"] = rid
-        headers.update(SECURITY_HEADERS)
-        if not app[SETTINGS].dev:
-            headers["Strict-Transport-Security"] = HSTS
+        headers.update(traffic.headers)
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    app[METRICS].observe(request.method, route, response.status, time.perf_counter() - start)
+    traffic.metrics.observe(request.method, route, response.status, time.perf_counter() - start)
     return response
