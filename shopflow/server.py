@@ -15,6 +15,7 @@ from aiohttp import web
 
 from .app import create_app
 from .platform.logs import AccessLogger, setup_logging
+from .platform.migrate import migrate
 from .platform.settings import Settings, load_settings
 
 log = logging.getLogger("shopflow")
@@ -36,6 +37,8 @@ async def until_signalled() -> None:
 
 async def serve(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
     """Serve the app until SIGINT or SIGTERM, then finish in-flight requests and close the pools."""
+    if settings.migrate_on_start and settings.database_url:
+        await migrate(settings.database_url)
     runner = web.AppRunner(
         create_app(settings),
         access_log_class=AccessLogger,

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     redis_url: str = _conventional("REDIS_URL", "")
     data_dir: Path = Path(".shopflow")
 
+    migrate_on_start: bool = True
     db_pool_min: int = Field(2, ge=0)
     db_pool_max: int = Field(20, ge=1)
     db_acquire_timeout: float = Field(2.0, gt=0)
