@@ -26,12 +26,8 @@ from .metrics import Metrics
 log = logging.getLogger("shopflow.http")
 
 REQUEST_ID = web.RequestKey("request_id", str)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
+# What protects a JSON API; HTML pages add their own CSP, Referrer-Policy and COOP.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 HSTS = "max-age=63072000; includeSubDomains"
 # Failures of a dependency, not of our code: answered 503 so clients retry.
 DEPENDENCY_ERRORS = (
@@ -112,7 +108,8 @@ def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.Ap
         return exc
     if isinstance(exc, web.HTTPException):
         cls = HTTP_ERRORS.get(exc.status, errors.BadRequest)
-        return cls(exc.text if cls is errors.BadRequest else None)
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return cls(exc.text if cls is errors.BadRequest else None, headers=allow)
     if isinstance(exc, DEPENDENCY_ERRORS):
         log.warning("dependency unavailable: %r", exc, extra={"request_id": rid})
         return errors.Unavailable("a dependency is unavailable", retry_after=5)

@@ -57,6 +57,7 @@ async def test_unknown_route_is_problem_json(client: Any) -> None:
 async def test_wrong_method_is_405_problem(client: Any) -> None:
     resp = await client.delete("/healthz")
     assert resp.status == 405
+    assert resp.headers["Allow"] == "GET,HEAD"
     assert (await resp.json())["code"] == "method_not_allowed"
 
 
