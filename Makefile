@@ -24,6 +24,7 @@ bench: install  ## load benchmarks; prints ratios against baselines measured in 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 fmt: install
 	$(BIN)/ruff format .

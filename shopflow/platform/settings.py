@@ -100,16 +100,18 @@ class Settings(BaseSettings):
 
 
 class _ConfigFile(TomlConfigSettingsSource):
-    """config/default.toml, or the file SHOPFLOW_CONFIG_FILE names."""
+    """The file SHOPFLOW_CONFIG_FILE names, else config/default.toml when it is there (an
+    installed package has only the defaults in this module, which are the same)."""
 
     def __init__(self, settings_cls: type[BaseSettings]) -> None:
-        path = Path(os.environ.get("SHOPFLOW_CONFIG_FILE") or DEFAULT_CONFIG)
-        if not path.is_file():
+        named = os.environ.get("SHOPFLOW_CONFIG_FILE")
+        path = Path(named) if named else DEFAULT_CONFIG
+        if named and not path.is_file():
             raise SettingsError(f"SHOPFLOW_CONFIG_FILE: no such file {path}")
         super().__init__(settings_cls, toml_file=path)
-        named = SECRETS & self.toml_data.keys()
-        if named:
-            raise SettingsError(f"{path.name}: {', '.join(sorted(named))} may only come from the environment")
+        secrets = SECRETS & self.toml_data.keys()
+        if secrets:
+            raise SettingsError(f"{path.name}: {', '.join(sorted(secrets))} may only come from the environment")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -64,3 +64,9 @@ def test_cli_stops_with_one_line_and_nonzero_exit() -> None:
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert line.startswith("shopflow: invalid setting db_pool_max: Input should be a valid integer")
+
+
+def test_a_named_config_file_must_exist(monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("SHOPFLOW_CONFIG_FILE", str(tmp_path / "missing.toml"))
+    with pytest.raises(SettingsError, match="SHOPFLOW_CONFIG_FILE: no such file"):
+        load_settings()
