@@ -109,9 +109,8 @@ class _ConfigFile(TomlConfigSettingsSource):
         if named and not path.is_file():
             raise SettingsError(f"SHOPFLOW_CONFIG_FILE: no such file {path}")
         super().__init__(settings_cls, toml_file=path)
-        secrets = SECRETS & self.toml_data.keys()
-        if secrets:
-            raise SettingsError(f"{path.name}: {', '.join(sorted(secrets))} may only come from the environment")
+        if secrets := sorted(SECRETS & self.toml_data.keys()):
+            raise SettingsError(f"{path.name}: {', '.join(secrets)} may only come from the environment")
 
 
 def load_settings(**overrides: Any) -> Settings:
