@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,7 +109,10 @@ class _ConfigFile(TomlConfigSettingsSource):
         path = Path(named) if named else DEFAULT_CONFIG
         if named and not path.is_file():
             raise SettingsError(f"SHOPFLOW_CONFIG_FILE: no such file {path}")
-        super().__init__(settings_cls, toml_file=path)
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except tomllib.TOMLDecodeError as e:
+            raise SettingsError(f"{path.name} is not valid TOML: {e}") from None
         if secrets := sorted(SECRETS & self.toml_data.keys()):
             raise SettingsError(f"{path.name}: {', '.join(secrets)} may only come from the environment")
 
