@@ -11,6 +11,7 @@ The wrapper runs the guard, parses the query string and the JSON body into the m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -71,9 +72,24 @@ def invalid(exc: ValidationError, prefix: tuple[str, ...] = ()) -> Invalid:
     )
 
 
+def _no_nul(field: str) -> Invalid:
+    # PostgreSQL text cannot hold U+0000, so it is refused here rather than failing there.
+    return Invalid(
+        "text may not contain NUL characters", errors=[{"field": field, "message": "contains NUL"}]
+    )
+
+
+# A JSON \u0000 escape: "\u0000" preceded by an even number of backslashes.
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
 def parse_query(request: web.Request, model: type[M]) -> M:
+    query = dict(request.query)
+    for name, value in query.items():
+        if "\x00" in value:
+            raise _no_nul(name)
     try:
-        return model.model_validate(dict(request.query))
+        return model.model_validate(query)
     except ValidationError as e:
         raise invalid(e) from None
 
@@ -82,6 +98,8 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
     raw = await request.read()
+    if b"\\u0000" in raw and _NUL_ESCAPE.search(raw):
+        raise _no_nul("body")
     try:
         return model.model_validate_json(raw)
     except ValidationError as e:

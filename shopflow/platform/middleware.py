@@ -39,6 +39,11 @@ DEPENDENCY_ERRORS = (
     redis.exceptions.ConnectionError,
     redis.exceptions.TimeoutError,
 )
+# Text PostgreSQL refuses to store (such as U+0000): the client's input, so 422.
+UNSTORABLE_TEXT = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
 HTTP_ERRORS: dict[int, type[errors.AppError]] = {
     400: errors.BadRequest,
     401: errors.Unauthorized,
@@ -110,6 +115,8 @@ def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.Ap
         cls = HTTP_ERRORS.get(exc.status, errors.BadRequest)
         allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return cls(exc.text if cls is errors.BadRequest else None, headers=allow)
+    if isinstance(exc, UNSTORABLE_TEXT):
+        return errors.Invalid("the request has text the database cannot store")
     if isinstance(exc, DEPENDENCY_ERRORS):
         log.warning("dependency unavailable: %r", exc, extra={"request_id": rid})
         return errors.Unavailable("a dependency is unavailable", retry_after=5)
@@ -127,7 +134,9 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
     rid = request[REQUEST_ID] = traffic.request_id(request)
     start = time.perf_counter()
     response: web.StreamResponse
-    if traffic.in_flight >= traffic.limit:
+    if "\x00" in request.path:  # names nothing, and PostgreSQL text cannot hold it
+        response = problem_response(errors.NotFound("no such resource"), rid)
+    elif traffic.in_flight >= traffic.limit:
         response = problem_response(errors.Unavailable("too many requests in flight"), rid)
     else:
         traffic.in_flight += 1

@@ -121,6 +121,22 @@ async def test_body_validation(make_client: Any, settings: Any) -> None:
     assert empty.status == 400
 
 
+async def test_nul_characters_are_refused_before_they_reach_the_database(client: Any) -> None:
+    assert (await client.get("/api/v1/products?q=a%00b")).status == 422
+    assert (await client.get("/api/v1/products/%00")).status == 404
+    assert (await client.put("/api/v1/inventory/A%00", json={"on_hand": 1}, headers=STAFF)).status == 404
+    for body in ('{"name": "a\\u0000b"}', '{"name": "ok", "attributes": {"k\\u0000": 1}}'):
+        resp = await client.post(
+            "/api/v1/products", data=body, headers={**STAFF, "Content-Type": "application/json"}
+        )
+        assert resp.status == 422, body
+    escaped = '{"name": "a\\\\u0000b"}'  # a backslash, then the text u0000: fine
+    resp = await client.post(
+        "/api/v1/products", data=escaped, headers={**STAFF, "Content-Type": "application/json"}
+    )
+    assert resp.status == 201
+
+
 async def test_body_too_large_is_413(make_client: Any, make_settings: Any) -> None:
     app = create_app(make_settings(max_body_bytes=2048))
     _extra_routes(app, echo=echo)
