@@ -34,8 +34,8 @@ class ProductQuery(Query):
     category: str | None = Field(
         None, max_length=200, description="Category id or slug; includes its descendants"
     )
-    min_price: int | None = Field(None, ge=0, description="Minor units")
-    max_price: int | None = Field(None, ge=0, description="Minor units")
+    min_price: int | None = Field(None, ge=0, le=10**12, description="Minor units")
+    max_price: int | None = Field(None, ge=0, le=10**12, description="Minor units")
     in_stock: bool | None = Field(None, description="true: only products that can be bought now")
     sort: Sort | None = Field(None, description="Default: relevance with q, else newest")
     limit: int = Field(20, ge=1, le=100)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Iterator
@@ -51,9 +52,21 @@ def _invalid(field: str, message: str) -> Invalid:
     return Invalid(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
-def _timestamp(text: str) -> datetime:
+def _position(cursor: str, sort: str) -> list[Any]:
+    """The keyset position in a listing cursor, checked to be one this sort order made."""
+    name, key, last_id = decode_cursor(cursor, CURSOR_SHAPES[sort])
+    if name != sort:
+        raise _invalid("cursor", "the cursor belongs to another sort order")
     try:
-        return datetime.fromisoformat(text)
+        if sort == "newest":
+            key = datetime.fromisoformat(key)
+            if key.tzinfo is None:
+                raise ValueError("no time zone")
+        elif isinstance(key, int) and not 0 <= key < 2**63:
+            raise ValueError("out of range")
+        elif isinstance(key, float) and not math.isfinite(key):
+            raise ValueError("not finite")
+        return [key, UUID(last_id)]
     except ValueError:
         raise _invalid("cursor", "not a cursor this list made") from None
 
@@ -165,14 +178,7 @@ async def _list_products(db: Database, cache: Cache, query: ProductQuery) -> byt
     if query.sort == "relevance" and not query.q:
         raise _invalid("sort", "relevance needs a search query q")
     sort = query.sort or ("relevance" if query.q else "newest")
-    after = None
-    if query.cursor:
-        position = decode_cursor(query.cursor, CURSOR_SHAPES[sort])
-        if position[0] != sort:
-            raise _invalid("cursor", "the cursor belongs to another sort order")
-        after = position[1:]
-        if sort == "newest":
-            after[0] = _timestamp(after[0])
+    after = _position(query.cursor, sort) if query.cursor else None
     category_ids = await _category_ids(db, cache, query.category) if query.category else None
     rows = await queries.list_products(
         db,

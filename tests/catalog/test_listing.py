@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
 from tests.catalog.conftest import Catalog, add_product
+
+
+def cursor_of(position: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).rstrip(b"=").decode()
 
 
 async def names(client: Any, query: str) -> list[str]:
@@ -117,6 +124,11 @@ async def test_search_pages_by_relevance(client: Any, catalog: Catalog) -> None:
         ("in_stock=maybe", "in_stock"),
         ("cursor=not-a-cursor", "cursor"),
         ("cursor=WzEsMiwzXQ", "cursor"),  # valid base64 JSON, wrong shape
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", 2**70, str(uuid4())]), "cursor"),
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", 100, "not-a-uuid"]), "cursor"),
+        ("cursor=" + cursor_of(["newest", "yesterday", str(uuid4())]), "cursor"),
+        ("cursor=" + cursor_of(["newest", "2026-01-01T00:00:00", str(uuid4())]), "cursor"),
+        ("min_price=" + "9" * 30, "min_price"),
         ("q=" + "x" * 201, "q"),
     ],
 )
