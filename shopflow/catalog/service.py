@@ -79,7 +79,7 @@ def parse_key(id_or_slug: str) -> UUID | str:
 
 
 @contextmanager
-def _constraints() -> Iterator[None]:
+def _constraints(category_field: str = "category_id") -> Iterator[None]:
     """Turn the database's uniqueness and reference checks into the catalog's errors."""
     try:
         yield
@@ -89,7 +89,7 @@ def _constraints() -> Iterator[None]:
         raise SlugTaken("another item has this slug") from None
     except asyncpg.ForeignKeyViolationError:
         raise UnknownCategory(
-            "there is no such category", errors=[{"field": "category_id", "message": "unknown"}]
+            "there is no such category", errors=[{"field": category_field, "message": "unknown"}]
         ) from None
 
 
@@ -240,7 +240,7 @@ async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
 
 async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> UUID:
     """Add a category; the tree's cache is dropped."""
-    with _constraints():
+    with _constraints(category_field="parent_id"):
         category_id = await queries.insert_category(db, body.slug, body.name, body.parent_id, body.position)
     await _invalidate(cache, CATEGORY_TREE_KEY)
     return category_id

@@ -219,3 +219,7 @@ async def test_category_tree(client: Any, catalog: Catalog) -> None:
     assert {c["slug"] for c in home["children"]} == {"kitchen", "bath"}
     dup = await client.post("/api/v1/categories", json={"slug": "bath", "name": "Bath"}, headers=STAFF)
     assert dup.status == 409
+    orphan = {"slug": "orphan", "name": "Orphan", "parent_id": "00000000-0000-0000-0000-000000000000"}
+    resp = await client.post("/api/v1/categories", json=orphan, headers=STAFF)
+    assert resp.status == 422
+    assert (await resp.json())["errors"] == [{"field": "parent_id", "message": "unknown"}]
