@@ -141,7 +141,7 @@ def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], 
         print(row.format("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"))
         baselines: list[float] = []
         for s in scenarios(ids, slugs):
-            drive(base[s.server], s.paths, connections=args.connections, seconds=2)  # warm up
+            drive(base[s.server], s.paths, connections=args.connections, seconds=3)  # warm up
             pairs = [(measure("baseline", ["/"]), measure(s.server, s.paths)) for _ in range(args.rounds)]
             baselines += [b.rps for b, _ in pairs]
             ratio = statistics.median(r.rps / b.rps for b, r in pairs)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable
 
@@ -105,13 +106,15 @@ class Cache:
         value = await load()
         if value is not None:
             expected = version.decode() if version is not None else ""
-            await self._set_if_version(keys=[full, full + ":v"], args=[value, expected, ttl])
+            expires = max(1, int(ttl * random.uniform(0.9, 1.0)))
+            await self._set_if_version(keys=[full, full + ":v"], args=[value, expected, expires])
         return value  # type: ignore[no-any-return]
 
     def _remember(self, key: str, value: bytes) -> None:
         if len(self._local) >= self.local_max:
             del self._local[next(iter(self._local))]  # the oldest entry
-        self._local[key] = (time.monotonic() + self.local_ttl, value)
+        # Jitter, so keys loaded together do not all expire together and reload in a burst.
+        self._local[key] = (time.monotonic() + self.local_ttl * random.uniform(0.8, 1.0), value)
 
     def _evict(self, key: str) -> None:
         self._local.pop(key, None)

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
 
     cache_ttl: int = Field(300, ge=0)
     listing_cache_ttl: int = Field(60, ge=1)
-    local_cache_ttl: float = Field(10.0, ge=0)
+    local_cache_ttl: float = Field(30.0, ge=0)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
 
     admin_token: SecretStr = SecretStr("")
