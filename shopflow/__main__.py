@@ -13,6 +13,7 @@ from pathlib import Path
 
 import asyncpg
 
+from .platform.embedded import EmbeddedServerError
 from .platform.logs import setup_logging
 from .platform.migrate import MigrationError, migrate, status
 from .platform.settings import Settings, SettingsError, load_settings
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = load_settings()
         setup_logging(settings.log_level)
         args.func(args)
-    except (SettingsError, MigrationError) as e:
+    except (SettingsError, MigrationError, EmbeddedServerError) as e:
         print(f"shopflow: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

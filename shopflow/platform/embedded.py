@@ -28,7 +28,7 @@ class EmbeddedServerError(RuntimeError):
 def _package_dir(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"the {name} package is not installed (pip install -e .)")
+        raise EmbeddedServerError(f"the {name} package is not installed (pip install 'shopflow[embedded]')")
     return Path(next(iter(spec.submodule_search_locations)))
 
 
