@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -120,6 +121,8 @@ def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], 
         "SHOPFLOW_ACCESS_LOG": "false",
         "SHOPFLOW_ENV": "production",
         "SHOPFLOW_LOG_LEVEL": "WARNING",
+        "SHOPFLOW_JWT_SECRET": secrets.token_urlsafe(32),
+        "SHOPFLOW_PASSWORD_PEPPER": secrets.token_urlsafe(16),
     }
     shop = [sys.executable, "-m", "shopflow", "serve", "--host", "127.0.0.1", "--port"]
     uncached_env = {**env, "SHOPFLOW_CACHE_TTL": "0"}

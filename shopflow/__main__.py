@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 
 from .platform.embedded import EmbeddedServerError
+from .platform.errors import AppError
 from .platform.logs import setup_logging
 from .platform.migrate import MigrationError, migrate, status
 from .platform.settings import Settings, SettingsError, load_settings
@@ -86,13 +87,54 @@ def cmd_seed(args: argparse.Namespace) -> None:
     print(f"seeded {n} products")
 
 
-def _admin_token(data_dir: Path) -> str:
-    """The dev shop's staff token: the environment's, else one kept in the data directory."""
-    path = data_dir / "admin_token"
+def _kept_secret(data_dir: Path, name: str) -> str:
+    """A random secret made once and kept (0600) in the dev data directory."""
+    path = data_dir / name
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(24))
+        path.write_text(secrets.token_urlsafe(32))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+async def _create_user(settings: Settings, email: str, password: str, name: str, role: str) -> str:
+    from .auth.passwords import PasswordHasher
+    from .auth.service import create_user
+    from .platform.db import Database, create_pool
+
+    pepper = settings.password_pepper.get_secret_value()
+    if len(pepper) < 16:
+        raise SettingsError("SHOPFLOW_PASSWORD_PEPPER (16+ characters) must be set")
+    hasher = PasswordHasher(settings.bcrypt_cost, pepper.encode(), 1)
+    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    try:
+        user = await create_user(Database(pool, 10), hasher, email, password, name, role)
+    finally:
+        await pool.close()
+        hasher.close()
+    return str(user["id"])
+
+
+def cmd_user_create(args: argparse.Namespace) -> None:
+    settings = _require_urls(load_settings())
+    password = os.environ.get("SHOPFLOW_NEW_PASSWORD") or secrets.token_urlsafe(12)
+    run(migrate(settings.database_url))
+    user_id = run(_create_user(settings, args.email, password, args.name or args.email, args.role))
+    print(f"created {args.role} {args.email} ({user_id})")
+    if "SHOPFLOW_NEW_PASSWORD" not in os.environ:
+        print(f"password: {password}")
+
+
+async def _first_admin(settings: Settings, data_dir: Path) -> tuple[str, str] | None:
+    """In a new dev shop, an admin account; its email and password (kept in data_dir)."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin')"):
+            return None
+    finally:
+        await conn.close()
+    email, password = "admin@shopflow.local", _kept_secret(data_dir, "admin_password")
+    await _create_user(settings, email, password, "Admin", "admin")
+    return email, password
 
 
 def cmd_dev(args: argparse.Namespace) -> None:
@@ -115,19 +157,26 @@ def cmd_dev(args: argparse.Namespace) -> None:
             env["REDIS_URL"] = redis.start()
             started.append(redis)
             log.info("embedded Redis started", extra={"url": env["REDIS_URL"]})
-        if not settings.admin_token.get_secret_value():
-            env["SHOPFLOW_ADMIN_TOKEN"] = _admin_token(data_dir)
-        run(migrate(env["DATABASE_URL"]))
-        seeded = run(_seed(env["DATABASE_URL"], args.products, settings.currency, reset=False, if_empty=True))
+        for name in ("jwt_secret", "password_pepper"):
+            if not getattr(settings, name).get_secret_value():
+                env[f"SHOPFLOW_{name.upper()}"] = _kept_secret(data_dir, name)
+        settings = load_settings(
+            database_url=env["DATABASE_URL"], password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"]
+        )
+        run(migrate(settings.database_url))
+        seeded = run(
+            _seed(settings.database_url, args.products, settings.currency, reset=False, if_empty=True)
+        )
         if seeded:
             log.info("seeded the demo shop", extra={"products": seeded})
+        admin = run(_first_admin(settings, data_dir))
         cli = [sys.executable, "-m", "shopflow"]
         children.append(subprocess.Popen([*cli, "serve", "--port", str(args.port or settings.port)], env=env))
         children.append(subprocess.Popen([*cli, "worker"], env=env))
         print(
             f"ShopFlow is running on http://localhost:{args.port or settings.port}\n"
-            f"  staff token: {env.get('SHOPFLOW_ADMIN_TOKEN', '(from SHOPFLOW_ADMIN_TOKEN)')}\n"
-            "  Ctrl-C stops everything.",
+            + (f"  admin account: {admin[0]} / {admin[1]}\n" if admin else "")
+            + "  Ctrl-C stops everything.",
             flush=True,
         )
         run(_watch(children))
@@ -168,6 +217,15 @@ def parser() -> argparse.ArgumentParser:
     seed.add_argument("--products", type=int, default=1000)
     seed.add_argument("--reset", action="store_true", help="replace the catalog")
     seed.set_defaults(func=cmd_seed)
+    user = sub.add_parser("user", help="manage accounts")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    create = user_sub.add_parser(
+        "create", help="create an account (password: $SHOPFLOW_NEW_PASSWORD or printed)"
+    )
+    create.add_argument("--email", required=True)
+    create.add_argument("--name")
+    create.add_argument("--role", choices=("customer", "staff", "admin"), default="customer")
+    create.set_defaults(func=cmd_user_create)
     dev = sub.add_parser("dev", help="embedded PostgreSQL and Redis, migrate, seed, web + worker")
     dev.add_argument("--port", type=int)
     dev.add_argument("--products", type=int, default=1000)
@@ -186,6 +244,9 @@ def main(argv: list[str] | None = None) -> None:
     except (SettingsError, MigrationError, EmbeddedServerError) as e:
         print(f"shopflow: {e}", file=sys.stderr)
         sys.exit(2)
+    except AppError as e:  # a rule the command's input broke, such as an email already taken
+        print(f"shopflow: {e.detail}", file=sys.stderr)
+        sys.exit(1)
     except KeyboardInterrupt:
         pass
 

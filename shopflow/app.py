@@ -9,13 +9,18 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from arq.connections import RedisSettings, create_pool
 
+from .auth import routes as auth_routes
+from .auth.passwords import PasswordHasher
+from .auth.service import Auth
+from .auth.sessions import Sessions
+from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
 from .catalog.service import CACHE_NAMESPACES
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
-from .platform.keys import CACHE, DB, METRICS, REDIS, SETTINGS
+from .platform.keys import AUTH, CACHE, DB, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.settings import Settings, SettingsError, load_settings
@@ -58,6 +63,28 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    secret, pepper = settings.jwt_secret.get_secret_value(), settings.password_pepper.get_secret_value()
+    if len(secret) < 32 or len(pepper) < 16:
+        raise SettingsError(
+            "SHOPFLOW_JWT_SECRET (32+ characters) and SHOPFLOW_PASSWORD_PEPPER (16+) must be set"
+        )
+    passwords = PasswordHasher(settings.bcrypt_cost, pepper.encode(), settings.bcrypt_threads)
+    await passwords.start()
+    tokens = AccessTokens(
+        secret.encode(),
+        settings.jwt_algorithm,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        settings.access_token_ttl,
+    )
+    sessions = Sessions(app[REDIS], settings.session_idle_timeout, settings.session_lifetime)
+    app[AUTH] = Auth(passwords, tokens, sessions)
+    yield
+    passwords.close()
+
+
 def create_app(settings: Settings | None = None) -> web.Application:
     """The whole shop as one aiohttp application."""
     settings = settings or load_settings()
@@ -69,8 +96,9 @@ def create_app(settings: Settings | None = None) -> web.Application:
         settings.max_concurrent_requests, settings.request_timeout, metrics, headers
     )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
-    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx])
+    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, auth_ctx])
     app.router.add_routes(health.routes)
+    app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     return app

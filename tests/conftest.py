@@ -21,12 +21,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
+from shopflow.auth.service import create_user
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
+from shopflow.platform.keys import AUTH, DB
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
 
-STAFF_TOKEN = "staff-test-token"
-STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789"
+PEPPER = "test-pepper-0123456789"
 TEMPLATE = "shopflow_test_template"
 
 
@@ -99,7 +101,9 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "env": "test",
             "database_url": database_url,
             "redis_url": redis_url,
-            "admin_token": STAFF_TOKEN,
+            "jwt_secret": JWT_SECRET,
+            "password_pepper": PEPPER,
+            "bcrypt_cost": 4,
             "access_log": False,
             "db_pool_min": 1,
             "db_pool_max": 10,
@@ -149,3 +153,20 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     yield conn
     await conn.close()
+
+
+async def sign_in(
+    client: TestClient, app: web.Application, email: str, role: str = "customer"
+) -> dict[str, str]:
+    """Bearer headers of a new account with `role`, signed in through the API."""
+    password = "correct horse battery staple"
+    await create_user(app[DB], app[AUTH].passwords, email, password, email.split("@")[0], role)
+    resp = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert resp.status == 200, await resp.text()
+    return {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
+
+
+@pytest.fixture
+async def staff(client: TestClient, app: web.Application) -> dict[str, str]:
+    """Headers of a signed-in staff member."""
+    return await sign_in(client, app, "staff@shop.example", "staff")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shopflow.platform.embedded import free_port
+from tests.conftest import JWT_SECRET, PEPPER
 
 
 def _get(url: str) -> tuple[int, Any]:
@@ -70,14 +71,20 @@ def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -
         assert [p["id"] for p in page["items"]] == first_ids  # the same shop, not seeded again
     finally:
         assert _stop(proc, signal.SIGTERM) == 0
-    token = (tmp_path / "data" / "admin_token").read_text()
-    assert len(token) >= 32
+    password = (tmp_path / "data" / "admin_password").read_text()
+    assert len(password) >= 32
 
 
 def test_serve_with_several_processes_shares_one_port(database_url: str, redis_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(DATABASE_URL=database_url, REDIS_URL=redis_url, SHOPFLOW_ACCESS_LOG="false")
+    env = _env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SHOPFLOW_ACCESS_LOG="false",
+        SHOPFLOW_JWT_SECRET=JWT_SECRET,
+        SHOPFLOW_PASSWORD_PEPPER=PEPPER,
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopflow", "serve", "--port", str(port), "--workers", "2"],
         env=env,

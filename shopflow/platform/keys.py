@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from arq.connections import ArqRedis
 
+from ..auth.service import Auth
 from .cache import Cache
 from .db import Database
 from .metrics import Metrics
@@ -15,3 +16,4 @@ DB = web.AppKey("db", Database)
 REDIS = web.AppKey("redis", ArqRedis)  # one pool for cache, sessions, limits and the job queue
 METRICS = web.AppKey("metrics", Metrics)
 CACHE = web.AppKey("cache", Cache)
+AUTH = web.AppKey("auth", Auth)

@@ -17,7 +17,7 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
-SECRETS = frozenset({"admin_token"})
+SECRETS = frozenset({"jwt_secret", "password_pepper"})
 
 
 def _conventional(name: str, default: Any) -> Any:
@@ -61,7 +61,19 @@ class Settings(BaseSettings):
     local_cache_ttl: float = Field(30.0, ge=0)
     currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
 
-    admin_token: SecretStr = SecretStr("")
+    # Accounts and sessions
+    bcrypt_cost: int = Field(12, ge=4, le=16)
+    bcrypt_threads: int = Field(2, ge=1, le=64)  # hashes at once; more wait, the event loop never does
+    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_issuer: str = "shopflow"
+    jwt_audience: str = "shopflow-api"
+    access_token_ttl: int = Field(900, ge=60, le=86400)
+    session_idle_timeout: int = Field(7 * 86400, ge=300)  # a session not refreshed for this long ends
+    session_lifetime: int = Field(30 * 86400, ge=300)  # and every session ends this long after login
+
+    # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER).
+    jwt_secret: SecretStr = SecretStr("")
+    password_pepper: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod

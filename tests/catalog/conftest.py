@@ -7,8 +7,6 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import STAFF
-
 
 @dataclass
 class Catalog:
@@ -16,9 +14,9 @@ class Catalog:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)  # slug -> detail
 
 
-async def add_category(client: Any, slug: str, parent: str | None = None) -> str:
+async def add_category(client: Any, staff: dict[str, str], slug: str, parent: str | None = None) -> str:
     resp = await client.post(
-        "/api/v1/categories", json={"slug": slug, "name": slug.title(), "parent_id": parent}, headers=STAFF
+        "/api/v1/categories", json={"slug": slug, "name": slug.title(), "parent_id": parent}, headers=staff
     )
     assert resp.status == 201, await resp.text()
     return str((await resp.json())["id"])
@@ -26,6 +24,7 @@ async def add_category(client: Any, slug: str, parent: str | None = None) -> str
 
 async def add_product(
     client: Any,
+    staff: dict[str, str],
     name: str,
     *,
     price: int,
@@ -49,17 +48,17 @@ async def add_product(
             }
         ],
     }
-    resp = await client.post("/api/v1/products", json=body, headers=STAFF)
+    resp = await client.post("/api/v1/products", json=body, headers=staff)
     assert resp.status == 201, await resp.text()
     return dict(await resp.json())
 
 
 @pytest.fixture
-async def catalog(client: Any) -> Catalog:
+async def catalog(client: Any, staff: dict[str, str]) -> Catalog:
     c = Catalog()
-    c.categories["home"] = await add_category(client, "home")
-    c.categories["kitchen"] = await add_category(client, "kitchen", c.categories["home"])
-    c.categories["garden"] = await add_category(client, "garden")
+    c.categories["home"] = await add_category(client, staff, "home")
+    c.categories["kitchen"] = await add_category(client, staff, "kitchen", c.categories["home"])
+    c.categories["garden"] = await add_category(client, staff, "garden")
     for name, price, on_hand, category, description in [
         ("Red Ceramic Mug", 1200, 5, "kitchen", "A sturdy mug for your morning coffee."),
         ("Coffee Grinder", 4500, 0, "kitchen", "Grinds beans evenly."),
@@ -68,6 +67,7 @@ async def catalog(client: Any) -> Catalog:
     ]:
         p = await add_product(
             client,
+            staff,
             name,
             price=price,
             on_hand=on_hand,

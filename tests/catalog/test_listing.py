@@ -69,8 +69,8 @@ async def test_summaries_have_the_documented_shape(client: Any, catalog: Catalog
     assert body["items"][0]["price_range"]["min"] == {"amount": 900, "currency": "USD"}
 
 
-async def test_drafts_are_not_listed(client: Any, catalog: Catalog) -> None:
-    await add_product(client, "Secret Mug", price=100, status="draft")
+async def test_drafts_are_not_listed(client: Any, staff: dict[str, str], catalog: Catalog) -> None:
+    await add_product(client, staff, "Secret Mug", price=100, status="draft")
     assert "Secret Mug" not in await names(client, "q=mug")
 
 
@@ -90,7 +90,7 @@ async def walk(client: Any, query: str, limit: int, between_pages: Any = None) -
 
 @pytest.mark.parametrize("sort", ["newest", "price_asc", "price_desc"])
 async def test_pages_stay_stable_while_products_are_inserted(
-    client: Any, catalog: Catalog, sort: str
+    client: Any, staff: dict[str, str], catalog: Catalog, sort: str
 ) -> None:
     before = await walk(client, f"sort={sort}", 10)
     inserted = 0
@@ -99,7 +99,7 @@ async def test_pages_stay_stable_while_products_are_inserted(
         nonlocal inserted
         for price in (1, 1150, 99999):
             inserted += 1
-            await add_product(client, f"Late Product {inserted}", price=price)
+            await add_product(client, staff, f"Late Product {inserted}", price=price)
 
     paged = await walk(client, f"sort={sort}", 1, insert_more)
     originals = [n for n in paged if not n.startswith("Late")]

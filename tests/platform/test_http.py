@@ -11,7 +11,6 @@ from openapi_spec_validator import validate
 from shopflow.app import create_app
 from shopflow.platform.endpoint import Body, endpoint
 from shopflow.platform.keys import DB
-from tests.conftest import STAFF
 
 
 async def test_healthz_carries_request_id_and_security_headers(client: Any) -> None:
@@ -121,18 +120,20 @@ async def test_body_validation(make_client: Any, settings: Any) -> None:
     assert empty.status == 400
 
 
-async def test_nul_characters_are_refused_before_they_reach_the_database(client: Any) -> None:
+async def test_nul_characters_are_refused_before_they_reach_the_database(
+    client: Any, staff: dict[str, str]
+) -> None:
     assert (await client.get("/api/v1/products?q=a%00b")).status == 422
     assert (await client.get("/api/v1/products/%00")).status == 404
-    assert (await client.put("/api/v1/inventory/A%00", json={"on_hand": 1}, headers=STAFF)).status == 404
+    assert (await client.put("/api/v1/inventory/A%00", json={"on_hand": 1}, headers=staff)).status == 404
     for body in ('{"name": "a\\u0000b"}', '{"name": "ok", "attributes": {"k\\u0000": 1}}'):
         resp = await client.post(
-            "/api/v1/products", data=body, headers={**STAFF, "Content-Type": "application/json"}
+            "/api/v1/products", data=body, headers={**staff, "Content-Type": "application/json"}
         )
         assert resp.status == 422, body
     escaped = '{"name": "a\\\\u0000b"}'  # a backslash, then the text u0000: fine
     resp = await client.post(
-        "/api/v1/products", data=escaped, headers={**STAFF, "Content-Type": "application/json"}
+        "/api/v1/products", data=escaped, headers={**staff, "Content-Type": "application/json"}
     )
     assert resp.status == 201
 
@@ -224,9 +225,9 @@ async def test_openapi_is_valid_and_covers_every_route(client: Any, app: web.App
     assert {"q", "category", "min_price", "max_price", "in_stock", "sort", "limit", "cursor"} <= params
 
 
-async def test_staff_endpoints_need_the_token(client: Any) -> None:
+async def test_staff_endpoints_need_the_token(client: Any, staff: dict[str, str]) -> None:
     body = {"name": "Mug"}
     assert (await client.post("/api/v1/products", json=body)).status == 401
     wrong = await client.post("/api/v1/products", json=body, headers={"Authorization": "Bearer nope"})
     assert wrong.status == 401
-    assert (await client.post("/api/v1/products", json=body, headers=STAFF)).status == 201
+    assert (await client.post("/api/v1/products", json=body, headers=staff)).status == 201

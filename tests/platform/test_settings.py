@@ -43,7 +43,7 @@ def test_bad_value_names_the_setting(monkeypatch: Any, name: str, value: str, na
 @pytest.mark.parametrize(
     ("content", "error"),
     [
-        ('admin_token = "hunter2"\n', "admin_token may only come from the environment"),
+        ('jwt_secret = "hunter2"\n', "jwt_secret may only come from the environment"),
         ("db_pool_maximum = 5\n", "invalid setting db_pool_maximum"),
         ("port = 8080\nport = 9090\n", "shop.toml is not valid TOML"),
     ],

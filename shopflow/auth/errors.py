@@ -1,0 +1,25 @@
+"""The auth component's errors."""
+
+from __future__ import annotations
+
+from ..platform.errors import Conflict, Invalid, Unauthorized
+
+
+class InvalidCredentials(Unauthorized):
+    code = "invalid_credentials"
+    title = "Wrong email or password"
+
+
+class InvalidToken(Unauthorized):
+    code = "invalid_token"
+    title = "The token is not valid"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    title = "An account with this email exists"
+
+
+class WeakPassword(Invalid):
+    code = "weak_password"
+    title = "The password is too common"

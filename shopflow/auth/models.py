@@ -1,0 +1,51 @@
+"""The auth component's request and response models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from ..platform.endpoint import Body
+
+EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+Role = Literal["customer", "staff", "admin"]
+
+
+class Register(Body):
+    email: str = Field(pattern=EMAIL, max_length=254)
+    password: str = Field(min_length=8, max_length=128)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class Login(Body):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=128)
+
+
+class Refresh(Body):
+    refresh_token: str = Field(max_length=256)
+
+
+class User(BaseModel):
+    id: UUID
+    email: str
+    name: str
+    email_verified: bool
+    role: Role
+    created_at: datetime
+
+
+class TokenPair(BaseModel):
+    user: User
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+
+
+class SessionInfo(BaseModel):
+    user: User
+    session_id: str
