@@ -27,7 +27,7 @@ from shopflow.platform.keys import AUTH, DB
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
 
-JWT_SECRET = "test-jwt-secret-0123456789abcdef-0123456789"
+JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 3
 PEPPER = "test-pepper-0123456789"
 TEMPLATE = "shopflow_test_template"
 
