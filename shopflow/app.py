@@ -10,8 +10,9 @@ from aiohttp import web
 from arq.connections import RedisSettings, create_pool
 
 from .auth import routes as auth_routes
+from .auth.backoff import LoginBackoff
 from .auth.passwords import PasswordHasher
-from .auth.service import Auth
+from .auth.service import Auth, AuthLimits
 from .auth.sessions import Sessions
 from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
@@ -20,9 +21,10 @@ from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
-from .platform.keys import AUTH, CACHE, DB, METRICS, REDIS, SETTINGS
+from .platform.keys import AUTH, CACHE, DB, LIMITER, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
+from .platform.ratelimit import Limit, RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -48,6 +50,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
     redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    app[LIMITER] = RateLimiter(redis)
     cache = app[CACHE] = Cache(
         redis,
         app[METRICS],
@@ -79,8 +82,16 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
         settings.jwt_audience,
         settings.access_token_ttl,
     )
-    sessions = Sessions(app[REDIS], settings.session_idle_timeout, settings.session_lifetime)
-    app[AUTH] = Auth(passwords, tokens, sessions)
+    redis = app[REDIS]
+    sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
+    backoff = LoginBackoff(redis, settings.login_backoff_after, settings.login_backoff_max)
+    limits = AuthLimits(
+        login_ip=Limit.parse(settings.rate_limit_login_ip),
+        login_account=Limit.parse(settings.rate_limit_login_account),
+        register_ip=Limit.parse(settings.rate_limit_register_ip),
+        refresh_ip=Limit.parse(settings.rate_limit_refresh_ip),
+    )
+    app[AUTH] = Auth(passwords, tokens, sessions, backoff, limits)
     yield
     passwords.close()
 

@@ -6,13 +6,21 @@ from aiohttp import web
 
 from ..platform.endpoint import endpoint
 from ..platform.jsonx import json_response
-from ..platform.keys import AUTH, DB
+from ..platform.keys import AUTH, DB, LIMITER, SETTINGS
+from ..platform.ratelimit import Limit, client_ip
 from . import service
 from .interface import PRINCIPAL, require_user
 from .models import Login, Refresh, Register, SessionInfo, TokenPair
 
 routes = web.RouteTableDef()
 TAGS = ("auth",)
+
+
+async def _throttle(request: web.Request, name: str, limit: Limit, subject: str | None = None) -> None:
+    """Count the request against `limit` for `subject`, by default the client's address."""
+    if subject is None:
+        subject = client_ip(request, request.app[SETTINGS].trusted_proxies)
+    await request.app[LIMITER].hit(name, subject, limit)
 
 
 @routes.post("/api/v1/auth/register")
@@ -22,27 +30,38 @@ TAGS = ("auth",)
     body=Register,
     response=TokenPair,
     status=201,
-    errors=(409,),
+    errors=(409, 429),
 )
 async def register(request: web.Request, body: Register) -> web.Response:
     app = request.app
+    await _throttle(request, "register", app[AUTH].limits.register_ip)
     pair = await service.register(app[DB], app[AUTH], body.email, body.password, body.name)
     return json_response(pair, status=201)
 
 
 @routes.post("/api/v1/auth/login")
-@endpoint(summary="Sign in with email and password", tags=TAGS, body=Login, response=TokenPair, errors=(401,))
+@endpoint(
+    summary="Sign in with email and password", tags=TAGS, body=Login, response=TokenPair, errors=(401, 429)
+)
 async def login(request: web.Request, body: Login) -> web.Response:
     app = request.app
+    limits = app[AUTH].limits
+    await _throttle(request, "login", limits.login_ip)
+    await _throttle(request, "login-account", limits.login_account, body.email.lower())
     return json_response(await service.login(app[DB], app[AUTH], body.email, body.password))
 
 
 @routes.post("/api/v1/auth/refresh")
 @endpoint(
-    summary="Trade a refresh token for a new pair", tags=TAGS, body=Refresh, response=TokenPair, errors=(401,)
+    summary="Trade a refresh token for a new pair",
+    tags=TAGS,
+    body=Refresh,
+    response=TokenPair,
+    errors=(401, 429),
 )
 async def refresh(request: web.Request, body: Refresh) -> web.Response:
     app = request.app
+    await _throttle(request, "refresh", app[AUTH].limits.refresh_ip)
     return json_response(await service.refresh(app[DB], app[AUTH], body.refresh_token))
 
 

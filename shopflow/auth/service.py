@@ -9,11 +9,21 @@ from uuid import UUID
 import asyncpg
 
 from ..platform.db import Database, Executor
+from ..platform.ratelimit import Limit
 from . import queries
+from .backoff import LoginBackoff
 from .errors import EmailTaken, InvalidCredentials, InvalidToken, WeakPassword
 from .passwords import PasswordHasher, is_common
 from .sessions import Sessions
 from .tokens import AccessTokens, Claims
+
+
+@dataclass(frozen=True)
+class AuthLimits:
+    login_ip: Limit
+    login_account: Limit
+    register_ip: Limit
+    refresh_ip: Limit
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,8 @@ class Auth:
     passwords: PasswordHasher
     tokens: AccessTokens
     sessions: Sessions
+    backoff: LoginBackoff
+    limits: AuthLimits
 
 
 def user_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -75,10 +87,13 @@ async def register(db: Database, auth: Auth, email: str, password: str, name: st
 
 async def login(db: Database, auth: Auth, email: str, password: str) -> dict[str, Any]:
     """Sign in with email and password. Unknown emails cost the same and fail the same way."""
+    await auth.backoff.check(email)
     user = await queries.fetch_user_by_email(db, email)
     ok = await auth.passwords.verify(password, user["password_hash"] if user else None)
     if not ok or user is None or user["status"] != "active":
+        await auth.backoff.failed(email)
         raise InvalidCredentials("wrong email or password")
+    await auth.backoff.succeeded(email)
     return await _signed_in(auth, user)
 
 

@@ -9,6 +9,7 @@ from ..auth.service import Auth
 from .cache import Cache
 from .db import Database
 from .metrics import Metrics
+from .ratelimit import RateLimiter
 from .settings import Settings
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +18,4 @@ REDIS = web.AppKey("redis", ArqRedis)  # one pool for cache, sessions, limits an
 METRICS = web.AppKey("metrics", Metrics)
 CACHE = web.AppKey("cache", Cache)
 AUTH = web.AppKey("auth", Auth)
+LIMITER = web.AppKey("limiter", RateLimiter)

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -17,6 +17,7 @@ from pydantic_settings import (
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
+LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"
 SECRETS = frozenset({"jwt_secret", "password_pepper"})
 
 
@@ -70,6 +71,15 @@ class Settings(BaseSettings):
     access_token_ttl: int = Field(900, ge=60, le=86400)
     session_idle_timeout: int = Field(7 * 86400, ge=300)  # a session not refreshed for this long ends
     session_lifetime: int = Field(30 * 86400, ge=300)  # and every session ends this long after login
+
+    # Rate limits, "N/S": N requests per S seconds, per client address or per account.
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()  # only their X-Forwarded-For is believed
+    rate_limit_login_ip: str = Field("20/60", pattern=LIMIT)
+    rate_limit_login_account: str = Field("10/60", pattern=LIMIT)
+    rate_limit_register_ip: str = Field("10/3600", pattern=LIMIT)
+    rate_limit_refresh_ip: str = Field("60/60", pattern=LIMIT)
+    login_backoff_after: int = Field(5, ge=1)  # failed sign-ins before each next one must wait
+    login_backoff_max: int = Field(900, ge=1)  # seconds; the wait doubles up to this, never locks out
 
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER).
     jwt_secret: SecretStr = SecretStr("")
