@@ -12,7 +12,7 @@ from arq.connections import RedisSettings, create_pool
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
 from .auth.passwords import PasswordHasher
-from .auth.service import Auth, AuthLimits
+from .auth.service import AccountMail, Auth, AuthLimits
 from .auth.sessions import Sessions
 from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
@@ -90,8 +90,11 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
         login_account=Limit.parse(settings.rate_limit_login_account),
         register_ip=Limit.parse(settings.rate_limit_register_ip),
         refresh_ip=Limit.parse(settings.rate_limit_refresh_ip),
+        forgot_ip=Limit.parse(settings.rate_limit_forgot_ip),
+        forgot_account=Limit.parse(settings.rate_limit_forgot_account),
     )
-    app[AUTH] = Auth(passwords, tokens, sessions, backoff, limits)
+    mail = AccountMail(settings.public_url, settings.email_token_ttl, settings.reset_token_ttl)
+    app[AUTH] = Auth(passwords, tokens, sessions, backoff, limits, mail)
     yield
     passwords.close()
 

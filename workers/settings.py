@@ -10,11 +10,13 @@ import os
 import socket
 import time
 from typing import Any
+from uuid import UUID
 
 from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.settings import Settings
 
@@ -44,8 +46,25 @@ async def heartbeat(ctx: dict[str, Any]) -> float:
     return now
 
 
-FUNCTIONS: list[Any] = [heartbeat]
-CRON_JOBS = [cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20)]
+async def send_mail(ctx: dict[str, Any], mail_id: str) -> bool:
+    """Send one outbox mail; a second run finds it sent and does nothing."""
+    return await mail.send_mail(ctx["db"], ctx["settings"], UUID(mail_id))
+
+
+async def relay_mail(ctx: dict[str, Any]) -> int:
+    """Enqueue again the mail still unsent a minute after it was written."""
+    unsent = await mail.unsent_mail(ctx["db"])
+    minute = int(time.time() // 60)
+    for mail_id in unsent:
+        await mail.enqueue_mail(ctx["redis"], mail_id, attempt=f"relay-{minute}")
+    return len(unsent)
+
+
+FUNCTIONS: list[Any] = [heartbeat, send_mail]
+CRON_JOBS = [
+    cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20),
+    cron(relay_mail, second=15, timeout=60),
+]
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:

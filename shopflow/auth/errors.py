@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..platform.errors import Conflict, Invalid, Unauthorized
+from ..platform.errors import BadRequest, Conflict, Invalid, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -23,3 +23,8 @@ class EmailTaken(Conflict):
 class WeakPassword(Invalid):
     code = "weak_password"
     title = "The password is too common"
+
+
+class InvalidAccountToken(BadRequest):
+    code = "invalid_or_expired_token"
+    title = "The link is not valid or has expired"

@@ -29,6 +29,23 @@ class Refresh(Body):
     refresh_token: str = Field(max_length=256)
 
 
+class Forgot(Body):
+    email: str = Field(max_length=254)
+
+
+class ResetPassword(Body):
+    token: str = Field(max_length=256)
+    password: str = Field(min_length=8, max_length=128)
+
+
+class VerifyEmail(Body):
+    token: str = Field(max_length=256)
+
+
+class Accepted(BaseModel):
+    detail: str
+
+
 class User(BaseModel):
     id: UUID
     email: str

@@ -6,11 +6,21 @@ from aiohttp import web
 
 from ..platform.endpoint import endpoint
 from ..platform.jsonx import json_response
-from ..platform.keys import AUTH, DB, LIMITER, SETTINGS
+from ..platform.keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.ratelimit import Limit, client_ip
 from . import service
 from .interface import PRINCIPAL, require_user
-from .models import Login, Refresh, Register, SessionInfo, TokenPair
+from .models import (
+    Accepted,
+    Forgot,
+    Login,
+    Refresh,
+    Register,
+    ResetPassword,
+    SessionInfo,
+    TokenPair,
+    VerifyEmail,
+)
 
 routes = web.RouteTableDef()
 TAGS = ("auth",)
@@ -35,7 +45,7 @@ async def _throttle(request: web.Request, name: str, limit: Limit, subject: str 
 async def register(request: web.Request, body: Register) -> web.Response:
     app = request.app
     await _throttle(request, "register", app[AUTH].limits.register_ip)
-    pair = await service.register(app[DB], app[AUTH], body.email, body.password, body.name)
+    pair = await service.register(app[DB], app[AUTH], app[REDIS], body.email, body.password, body.name)
     return json_response(pair, status=201)
 
 
@@ -87,3 +97,50 @@ async def session(request: web.Request) -> web.Response:
     claims = request[PRINCIPAL]
     user = await service.current_user(request.app[DB], claims)
     return json_response({"user": service.user_json(user), "session_id": claims.session_id})
+
+
+@routes.post("/api/v1/auth/password/forgot")
+@endpoint(
+    summary="Mail a password reset link (202 whether or not the account exists)",
+    tags=TAGS,
+    body=Forgot,
+    response=Accepted,
+    status=202,
+    errors=(429,),
+)
+async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
+    app = request.app
+    limits = app[AUTH].limits
+    await _throttle(request, "forgot", limits.forgot_ip)
+    await _throttle(request, "forgot-account", limits.forgot_account, body.email.lower())
+    await service.forgot_password(app[DB], app[AUTH], app[REDIS], body.email)
+    detail = "If an account uses this address, a link to reset its password is on its way."
+    return json_response({"detail": detail}, status=202)
+
+
+@routes.post("/api/v1/auth/password/reset")
+@endpoint(
+    summary="Set a new password with a reset link's token; every session ends",
+    tags=TAGS,
+    body=ResetPassword,
+    status=204,
+    errors=(400, 429),
+)
+async def reset_password(request: web.Request, body: ResetPassword) -> web.Response:
+    app = request.app
+    await _throttle(request, "forgot", app[AUTH].limits.forgot_ip)
+    await service.reset_password(app[DB], app[AUTH], body.token, body.password)
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/auth/email/verify")
+@endpoint(
+    summary="Confirm an email address with its verification token",
+    tags=TAGS,
+    body=VerifyEmail,
+    status=204,
+    errors=(400,),
+)
+async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
+    await service.verify_email(request.app[DB], body.token)
+    return web.Response(status=204)

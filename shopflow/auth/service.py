@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from arq.connections import ArqRedis
 
 from ..platform.db import Database, Executor
+from ..platform.mail import enqueue_mail, queue_mail
 from ..platform.ratelimit import Limit
 from . import queries
 from .backoff import LoginBackoff
-from .errors import EmailTaken, InvalidCredentials, InvalidToken, WeakPassword
+from .errors import EmailTaken, InvalidAccountToken, InvalidCredentials, InvalidToken, WeakPassword
 from .passwords import PasswordHasher, is_common
 from .sessions import Sessions
 from .tokens import AccessTokens, Claims
@@ -24,6 +28,15 @@ class AuthLimits:
     login_account: Limit
     register_ip: Limit
     refresh_ip: Limit
+    forgot_ip: Limit
+    forgot_account: Limit
+
+
+@dataclass(frozen=True)
+class AccountMail:
+    public_url: str
+    email_token_ttl: int
+    reset_token_ttl: int
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,7 @@ class Auth:
     sessions: Sessions
     backoff: LoginBackoff
     limits: AuthLimits
+    mail: AccountMail
 
 
 def user_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -80,9 +94,84 @@ async def _signed_in(auth: Auth, user: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-async def register(db: Database, auth: Auth, email: str, password: str, name: str) -> dict[str, Any]:
-    """Open a customer account and sign it in."""
-    return await _signed_in(auth, await create_user(db, auth.passwords, email, password, name))
+async def register(
+    db: Database, auth: Auth, queue: ArqRedis, email: str, password: str, name: str
+) -> dict[str, Any]:
+    """Open a customer account, mail it a verification link, and sign it in."""
+    check_password(password, email)
+    hashed = await auth.passwords.hash(password)  # before the transaction: it takes a while
+    async with db.transaction() as conn:
+        try:
+            user = await queries.insert_user(conn, email, name, hashed, "customer")
+        except asyncpg.UniqueViolationError:
+            raise EmailTaken("an account with this email exists; sign in instead") from None
+        mail_id = await _mail_link(conn, auth.mail, user, VERIFY_EMAIL)
+    await enqueue_mail(queue, mail_id)
+    return await _signed_in(auth, user)
+
+
+VERIFY_EMAIL, RESET_PASSWORD = "verify_email", "reset_password"
+_LINKS = {
+    VERIFY_EMAIL: ("Confirm your email address", "verify-email", "Confirm your address for {shop}:"),
+    RESET_PASSWORD: (
+        "Reset your password",
+        "reset-password",
+        "Someone asked to reset your password. If it was you:",
+    ),
+}
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+async def _mail_link(conn: Executor, mail: AccountMail, user: asyncpg.Record, purpose: str) -> UUID:
+    """Make a single-use token for `purpose` and write the mail that carries it."""
+    token = secrets.token_urlsafe(32)
+    ttl = mail.email_token_ttl if purpose == VERIFY_EMAIL else mail.reset_token_ttl
+    await queries.insert_account_token(conn, _token_hash(token), purpose, user["id"], ttl)
+    subject, path, intro = _LINKS[purpose]
+    link = f"{mail.public_url.rstrip('/')}/{path}?token={token}"
+    body = (
+        f"Hello {user['name']},\n\n{intro.format(shop=mail.public_url)}\n\n{link}\n\n"
+        f"The link works once, for {ttl // 60} minutes.\n"
+    )
+    return await queue_mail(conn, user["email"], subject, body)
+
+
+async def forgot_password(db: Database, auth: Auth, queue: ArqRedis, email: str) -> None:
+    """Mail a reset link if the address has an active account; say nothing either way."""
+    user = await queries.fetch_user_by_email(db, email)
+    if user is None or user["status"] != "active":
+        return
+    async with db.transaction() as conn:
+        mail_id = await _mail_link(conn, auth.mail, user, RESET_PASSWORD)
+    await enqueue_mail(queue, mail_id)
+
+
+async def reset_password(db: Database, auth: Auth, token: str, password: str) -> None:
+    """Set a new password with a reset link's token, which is spent; every session ends."""
+    token_hash = _token_hash(token)
+    if not await queries.usable_account_token(db, token_hash, RESET_PASSWORD):
+        raise InvalidAccountToken("the reset link is not valid or has expired; ask for a new one")
+    check_password(password, "")
+    hashed = await auth.passwords.hash(password)
+    async with db.transaction() as conn:
+        user_id = await queries.spend_account_token(conn, token_hash, RESET_PASSWORD)
+        if user_id is None:  # spent by a concurrent request in the meantime
+            raise InvalidAccountToken("the reset link is not valid or has expired; ask for a new one")
+        email = await queries.set_password(conn, user_id, hashed)
+    await auth.sessions.end_all(user_id)
+    await auth.backoff.succeeded(email)
+
+
+async def verify_email(db: Database, token: str) -> None:
+    """Confirm the address a verification link was sent to; the token is spent."""
+    async with db.transaction() as conn:
+        user_id = await queries.spend_account_token(conn, _token_hash(token), VERIFY_EMAIL)
+        if user_id is None:
+            raise InvalidAccountToken("the verification link is not valid or has expired")
+        await queries.mark_email_verified(conn, user_id)
 
 
 async def login(db: Database, auth: Auth, email: str, password: str) -> dict[str, Any]:

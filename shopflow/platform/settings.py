@@ -18,7 +18,7 @@ from pydantic_settings import (
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
 LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"
-SECRETS = frozenset({"jwt_secret", "password_pepper"})
+SECRETS = frozenset({"jwt_secret", "password_pepper", "smtp_password"})
 
 
 def _conventional(name: str, default: Any) -> Any:
@@ -81,9 +81,24 @@ class Settings(BaseSettings):
     login_backoff_after: int = Field(5, ge=1)  # failed sign-ins before each next one must wait
     login_backoff_max: int = Field(900, ge=1)  # seconds; the wait doubles up to this, never locks out
 
+    # Mail: "log" keeps mail in the mail_outbox table and the log (the embedded default);
+    # "smtp" sends it through the server named here.
+    public_url: str = "http://localhost:8080"  # where links in mail point
+    mail_mode: Literal["log", "smtp"] = "log"
+    mail_from: str = "ShopFlow <shop@localhost>"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_starttls: bool = True
+    email_token_ttl: int = Field(86400, ge=60)  # seconds a verification link works
+    reset_token_ttl: int = Field(3600, ge=60)  # seconds a password reset link works
+    rate_limit_forgot_ip: str = Field("10/3600", pattern=LIMIT)
+    rate_limit_forgot_account: str = Field("3/3600", pattern=LIMIT)
+
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER).
     jwt_secret: SecretStr = SecretStr("")
     password_pepper: SecretStr = SecretStr("")
+    smtp_password: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod
