@@ -58,7 +58,7 @@ async def login(request: web.Request, body: Login) -> web.Response:
     limits = app[AUTH].limits
     await _throttle(request, "login", limits.login_ip)
     await _throttle(request, "login-account", limits.login_account, body.email.lower())
-    return json_response(await service.login(app[DB], app[AUTH], body.email, body.password))
+    return json_response(await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password))
 
 
 @routes.post("/api/v1/auth/refresh")

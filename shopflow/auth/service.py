@@ -139,6 +139,14 @@ async def _mail_link(conn: Executor, mail: AccountMail, user: asyncpg.Record, pu
     return await queue_mail(conn, user["email"], subject, body)
 
 
+def _failed_sign_ins(user: asyncpg.Record, failures: int) -> tuple[str, str]:
+    return "Failed sign-ins to your account", (
+        f"Hello {user['name']},\n\nThere were {failures} failed attempts in a row to sign in to your "
+        "account. If they were not yours, nobody got in, and each further attempt now has to wait "
+        "longer; you may want to reset your password all the same.\n"
+    )
+
+
 async def forgot_password(db: Database, auth: Auth, queue: ArqRedis, email: str) -> None:
     """Mail a reset link if the address has an active account; say nothing either way."""
     user = await queries.fetch_user_by_email(db, email)
@@ -174,13 +182,15 @@ async def verify_email(db: Database, token: str) -> None:
         await queries.mark_email_verified(conn, user_id)
 
 
-async def login(db: Database, auth: Auth, email: str, password: str) -> dict[str, Any]:
+async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> dict[str, Any]:
     """Sign in with email and password. Unknown emails cost the same and fail the same way."""
     await auth.backoff.check(email)
     user = await queries.fetch_user_by_email(db, email)
     ok = await auth.passwords.verify(password, user["password_hash"] if user else None)
     if not ok or user is None or user["status"] != "active":
-        await auth.backoff.failed(email)
+        failures = await auth.backoff.failed(email)
+        if user is not None and failures == auth.backoff.after:
+            await enqueue_mail(queue, await queue_mail(db, user["email"], *_failed_sign_ins(user, failures)))
         raise InvalidCredentials("wrong email or password")
     await auth.backoff.succeeded(email)
     return await _signed_in(auth, user)

@@ -149,3 +149,23 @@ async def test_mail_is_sent_once_however_often_its_job_runs(
         assert await mail.unsent_mail(database) == [lost]
     finally:
         await pool.close()
+
+
+async def test_the_owner_hears_of_repeated_failed_sign_ins(
+    make_client: Any, make_settings: Any, inbox: tuple[int, Inbox]
+) -> None:
+    settings = make_settings(
+        mail_mode="smtp",
+        smtp_host="127.0.0.1",
+        smtp_port=inbox[0],
+        smtp_starttls=False,
+        login_backoff_after=3,
+    )
+    client = await make_client(create_app(settings))
+    body = {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
+    assert (await client.post("/api/v1/auth/register", json=body)).status == 201
+    for _ in range(3):
+        await client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": "guess guess"})
+    await run_worker(settings)
+    warned = [m for m in inbox[1].messages if m["Subject"] == "Failed sign-ins to your account"]
+    assert [m["To"] for m in warned] == ["ada@example.com"]
