@@ -124,6 +124,28 @@ def cmd_user_create(args: argparse.Namespace) -> None:
         print(f"password: {password}")
 
 
+async def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
+    from redis.asyncio import from_url
+
+    from .auth.service import set_disabled
+    from .auth.sessions import Sessions
+
+    conn = await asyncpg.connect(settings.database_url)
+    redis = from_url(settings.redis_url)
+    try:
+        sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
+        await set_disabled(conn, sessions, email, disabled)
+    finally:
+        await conn.close()
+        await redis.aclose()
+
+
+def cmd_user_status(args: argparse.Namespace) -> None:
+    disabled = args.action == "disable"
+    run(_set_disabled(_require_urls(load_settings()), args.email, disabled))
+    print(f"{args.email} {'disabled; its sessions have ended' if disabled else 'enabled'}")
+
+
 async def _first_admin(settings: Settings, data_dir: Path) -> tuple[str, str] | None:
     """In a new dev shop, an admin account; its email and password (kept in data_dir)."""
     conn = await asyncpg.connect(settings.database_url)
@@ -226,6 +248,12 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--name")
     create.add_argument("--role", choices=("customer", "staff", "admin"), default="customer")
     create.set_defaults(func=cmd_user_create)
+    for action in ("disable", "enable"):
+        status = user_sub.add_parser(
+            action, help=f"{action} an account" + (" and end its sessions" if action == "disable" else "")
+        )
+        status.add_argument("--email", required=True)
+        status.set_defaults(func=cmd_user_status)
     dev = sub.add_parser("dev", help="embedded PostgreSQL and Redis, migrate, seed, web + worker")
     dev.add_argument("--port", type=int)
     dev.add_argument("--products", type=int, default=1000)

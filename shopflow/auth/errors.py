@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..platform.errors import BadRequest, Conflict, Invalid, Unauthorized
+from ..platform.errors import BadRequest, Conflict, Invalid, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -28,3 +28,8 @@ class WeakPassword(Invalid):
 class InvalidAccountToken(BadRequest):
     code = "invalid_or_expired_token"
     title = "The link is not valid or has expired"
+
+
+class UnknownAccount(NotFound):
+    code = "unknown_account"
+    title = "No such account"

@@ -16,7 +16,14 @@ from ..platform.mail import enqueue_mail, queue_mail
 from ..platform.ratelimit import Limit
 from . import queries
 from .backoff import LoginBackoff
-from .errors import EmailTaken, InvalidAccountToken, InvalidCredentials, InvalidToken, WeakPassword
+from .errors import (
+    EmailTaken,
+    InvalidAccountToken,
+    InvalidCredentials,
+    InvalidToken,
+    UnknownAccount,
+    WeakPassword,
+)
 from .passwords import PasswordHasher, is_common
 from .sessions import Sessions
 from .tokens import AccessTokens, Claims
@@ -229,6 +236,16 @@ async def logout(auth: Auth, claims: Claims) -> None:
 
 async def logout_all(auth: Auth, user_id: UUID) -> None:
     await auth.sessions.end_all(user_id)
+
+
+async def set_disabled(db: Executor, sessions: Sessions, email: str, disabled: bool) -> UUID:
+    """Disable (every session ends at once) or enable an account."""
+    user_id = await queries.set_status(db, email, "disabled" if disabled else "active")
+    if user_id is None:
+        raise UnknownAccount(f"no account {email}")
+    if disabled:
+        await sessions.end_all(user_id)
+    return user_id
 
 
 async def current_user(db: Database, claims: Claims) -> asyncpg.Record:

@@ -152,3 +152,51 @@ async def test_every_session_key_expires(client: Any, app: Any) -> None:
     assert keys
     for key in keys:
         assert 0 < await redis.ttl(key) <= 30 * 86400, key
+
+
+async def test_disabling_an_account_ends_its_sessions(client: Any, app: Any) -> None:
+    from shopflow.auth.service import set_disabled
+    from shopflow.platform.keys import AUTH, DB
+
+    pair = await (await register(client)).json()
+    await set_disabled(app[DB], app[AUTH].sessions, "ADA@example.com", True)
+    assert (await client.get("/api/v1/auth/session", headers=bearer(pair))).status == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
+    ).status == 401
+    login = {"email": "ada@example.com", "password": PASSWORD}
+    assert (await client.post("/api/v1/auth/login", json=login)).status == 401
+    await set_disabled(app[DB], app[AUTH].sessions, "ada@example.com", False)
+    assert (await client.post("/api/v1/auth/login", json=login)).status == 200
+
+
+def test_user_commands(database_url: str, redis_url: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import PEPPER
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "SHOPFLOW_PASSWORD_PEPPER": PEPPER,
+        "SHOPFLOW_BCRYPT_COST": "4",
+    }
+
+    def shopflow(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "shopflow", "user", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    created = shopflow("create", "--email", "boss@example.com", "--role", "admin")
+    assert created.returncode == 0, created.stderr
+    assert "created admin boss@example.com" in created.stdout and "password: " in created.stdout
+    assert shopflow("create", "--email", "boss@example.com").returncode == 1  # taken
+    assert shopflow("disable", "--email", "boss@example.com").returncode == 0
+    assert shopflow("disable", "--email", "nobody@example.com").returncode == 1
