@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..platform.errors import BadRequest, Conflict, Invalid, NotFound, Unauthorized
+from ..platform.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound, Unauthorized
 
 
 class InvalidCredentials(Unauthorized):
@@ -33,3 +33,8 @@ class InvalidAccountToken(BadRequest):
 class UnknownAccount(NotFound):
     code = "unknown_account"
     title = "No such account"
+
+
+class CsrfFailed(Forbidden):
+    code = "csrf_failed"
+    title = "The CSRF token is missing or wrong"

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
 from ..platform.errors import Forbidden
-from ..platform.keys import AUTH
-from .errors import InvalidToken
-from .service import authenticate
+from ..platform.keys import AUTH, SETTINGS
+from ..platform.settings import Settings
+from .errors import CsrfFailed, InvalidToken
+from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
 
 PRINCIPAL = web.RequestKey("principal", Claims)
 STAFF_ROLES = frozenset({"staff", "admin"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_names(settings: Settings) -> tuple[str, str]:
+    """The session and CSRF cookies' names: __Host- bound to our origin, outside dev."""
+    prefix = "" if settings.dev else "__Host-"
+    return f"{prefix}shopflow_session", f"{prefix}shopflow_csrf"
+
+
+def set_browser_cookies(response: web.StreamResponse, settings: Settings, signed: SignedIn | None) -> None:
+    """Give a browser its session (HttpOnly) and CSRF (readable) cookies, or take them back."""
+    session_name, csrf_name = cookie_names(settings)
+    values = (signed.cookie, signed.pair["csrf_token"]) if signed else ("", "")
+    for name, value, httponly in ((session_name, values[0], True), (csrf_name, values[1], False)):
+        response.set_cookie(
+            name,
+            value,
+            path="/",
+            httponly=httponly,
+            secure=not settings.dev,
+            samesite="Lax",
+            max_age=settings.session_lifetime if signed else 0,
+        )
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -20,13 +46,21 @@ def bearer_token(request: web.Request) -> str | None:
 
 
 async def require_user(request: web.Request) -> Claims:
-    """The signed-in caller (a valid access token of a live session), else 401."""
+    """The signed-in caller, else 401: a bearer access token of a live session, or a
+    browser session cookie, which on unsafe methods must come with its CSRF token."""
+    auth = request.app[AUTH]
     token = bearer_token(request)
-    if token is None:
-        raise InvalidToken(
-            "sign in: a bearer access token is required", headers={"WWW-Authenticate": "Bearer"}
-        )
-    claims = await authenticate(request.app[AUTH], token)
+    if token is not None:
+        claims = await authenticate(auth, token)
+    else:
+        cookie = request.cookies.get(cookie_names(request.app[SETTINGS])[0])
+        if not cookie:
+            raise InvalidToken("sign in first", headers={"WWW-Authenticate": "Bearer"})
+        claims = await authenticate_cookie(auth, cookie)
+        if request.method not in SAFE_METHODS:
+            given = request.headers.get("X-CSRF-Token", "")
+            if not hmac.compare_digest(given.encode(), auth.tokens.csrf_token(claims.session_id).encode()):
+                raise CsrfFailed("send the session's CSRF token in X-CSRF-Token")
     request[PRINCIPAL] = claims
     return claims
 

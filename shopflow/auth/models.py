@@ -61,6 +61,7 @@ class TokenPair(BaseModel):
     refresh_token: str
     token_type: Literal["Bearer"]
     expires_in: int
+    csrf_token: str
 
 
 class SessionInfo(BaseModel):

@@ -9,7 +9,7 @@ from ..platform.jsonx import json_response
 from ..platform.keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.ratelimit import Limit, client_ip
 from . import service
-from .interface import PRINCIPAL, require_user
+from .interface import PRINCIPAL, require_user, set_browser_cookies
 from .models import (
     Accepted,
     Forgot,
@@ -45,8 +45,10 @@ async def _throttle(request: web.Request, name: str, limit: Limit, subject: str 
 async def register(request: web.Request, body: Register) -> web.Response:
     app = request.app
     await _throttle(request, "register", app[AUTH].limits.register_ip)
-    pair = await service.register(app[DB], app[AUTH], app[REDIS], body.email, body.password, body.name)
-    return json_response(pair, status=201)
+    signed = await service.register(app[DB], app[AUTH], app[REDIS], body.email, body.password, body.name)
+    response = json_response(signed.pair, status=201)
+    set_browser_cookies(response, app[SETTINGS], signed)
+    return response
 
 
 @routes.post("/api/v1/auth/login")
@@ -58,7 +60,10 @@ async def login(request: web.Request, body: Login) -> web.Response:
     limits = app[AUTH].limits
     await _throttle(request, "login", limits.login_ip)
     await _throttle(request, "login-account", limits.login_account, body.email.lower())
-    return json_response(await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password))
+    signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
+    response = json_response(signed.pair)
+    set_browser_cookies(response, app[SETTINGS], signed)
+    return response
 
 
 @routes.post("/api/v1/auth/refresh")
@@ -79,14 +84,18 @@ async def refresh(request: web.Request, body: Refresh) -> web.Response:
 @endpoint(summary="End this session", tags=TAGS, status=204, guard=require_user)
 async def logout(request: web.Request) -> web.Response:
     await service.logout(request.app[AUTH], request[PRINCIPAL])
-    return web.Response(status=204)
+    response = web.Response(status=204)
+    set_browser_cookies(response, request.app[SETTINGS], None)
+    return response
 
 
 @routes.post("/api/v1/auth/logout-all")
 @endpoint(summary="End every session of this account", tags=TAGS, status=204, guard=require_user)
 async def logout_all(request: web.Request) -> web.Response:
     await service.logout_all(request.app[AUTH], request[PRINCIPAL].user_id)
-    return web.Response(status=204)
+    response = web.Response(status=204)
+    set_browser_cookies(response, request.app[SETTINGS], None)
+    return response
 
 
 @routes.get("/api/v1/auth/session")

@@ -90,20 +90,29 @@ async def create_user(
         raise EmailTaken("an account with this email exists; sign in instead") from None
 
 
-async def _signed_in(auth: Auth, user: asyncpg.Record) -> dict[str, Any]:
-    sid, refresh_token = await auth.sessions.start(user["id"], user["role"])
-    return {
+@dataclass(frozen=True)
+class SignedIn:
+    pair: dict[str, Any]  # the JSON answer: user, tokens, CSRF token
+    cookie: str  # the browser session cookie's value
+
+
+async def _signed_in(auth: Auth, user: asyncpg.Record) -> SignedIn:
+    """A new session (a new id on every sign-in) and its tokens."""
+    session = await auth.sessions.start(user["id"], user["role"])
+    pair = {
         "user": user_json(user),
-        "access_token": auth.tokens.issue(user["id"], sid, user["role"]),
-        "refresh_token": refresh_token,
+        "access_token": auth.tokens.issue(user["id"], session.session_id, user["role"]),
+        "refresh_token": session.refresh_token,
         "token_type": "Bearer",
         "expires_in": auth.tokens.ttl,
+        "csrf_token": auth.tokens.csrf_token(session.session_id),
     }
+    return SignedIn(pair, session.cookie)
 
 
 async def register(
     db: Database, auth: Auth, queue: ArqRedis, email: str, password: str, name: str
-) -> dict[str, Any]:
+) -> SignedIn:
     """Open a customer account, mail it a verification link, and sign it in."""
     check_password(password, email)
     hashed = await auth.passwords.hash(password)  # before the transaction: it takes a while
@@ -189,7 +198,7 @@ async def verify_email(db: Database, token: str) -> None:
         await queries.mark_email_verified(conn, user_id)
 
 
-async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> dict[str, Any]:
+async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> SignedIn:
     """Sign in with email and password. Unknown emails cost the same and fail the same way."""
     await auth.backoff.check(email)
     user = await queries.fetch_user_by_email(db, email)
@@ -219,6 +228,7 @@ async def refresh(db: Database, auth: Auth, refresh_token: str) -> dict[str, Any
         "refresh_token": rotation.refresh_token,
         "token_type": "Bearer",
         "expires_in": auth.tokens.ttl,
+        "csrf_token": auth.tokens.csrf_token(sid),
     }
 
 
@@ -228,6 +238,15 @@ async def authenticate(auth: Auth, token: str) -> Claims:
     if not await auth.sessions.alive(claims.session_id):
         raise InvalidToken("the session has ended")
     return claims
+
+
+async def authenticate_cookie(auth: Auth, cookie: str) -> Claims:
+    """The caller a browser session cookie stands for, if its session lives."""
+    found = await auth.sessions.from_cookie(cookie)
+    if found is None:
+        raise InvalidToken("the session has ended")
+    user_id, role, sid = found
+    return Claims(user_id, sid, role)
 
 
 async def logout(auth: Auth, claims: Claims) -> None:

@@ -1,7 +1,8 @@
 """Sessions in Redis: each with an idle timeout and an absolute lifetime, a rotating refresh
 token stored only as a hash, and an index per user so all of a user's sessions can end at once.
 
-    sess:{sid}          hash  user, role, rt (SHA-256 of the current refresh secret), abs
+    sess:{sid}          hash  user, role, rt (SHA-256 of the current refresh secret),
+                              ck (SHA-256 of the browser cookie's secret), abs
     sess:{sid}:spent    set   hashes of refresh secrets already used
     user_sess:{uid}     zset  the user's session ids, scored by their absolute expiry
 
@@ -12,6 +13,7 @@ holds what is live and nothing more.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -53,6 +55,13 @@ def _keys(sid: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
+class NewSession:
+    session_id: str
+    refresh_token: str
+    cookie: str  # for browsers: sent back in an HttpOnly cookie
+
+
+@dataclass(frozen=True)
 class Rotation:
     outcome: str  # ok, reused (the session is now revoked), gone, invalid
     user_id: UUID | None
@@ -66,22 +75,41 @@ class Sessions:
         self.lifetime = lifetime
         self._rotate = redis.register_script(_ROTATE)
 
-    async def start(self, user_id: UUID, role: str) -> tuple[str, str]:
-        """A new session for the user: its id and its first refresh token."""
+    async def start(self, user_id: UUID, role: str) -> NewSession:
+        """A new session for the user, with its first refresh token and its browser cookie."""
         sid = secrets.token_urlsafe(16)
-        secret = secrets.token_urlsafe(32)
+        secret, cookie = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         now = int(time.time())
         expires = now + self.lifetime
         key, _ = _keys(sid)
         index = f"user_sess:{user_id}"
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={"user": str(user_id), "role": role, "rt": _hash(secret), "abs": expires})
+            pipe.hset(
+                key,
+                mapping={
+                    "user": str(user_id),
+                    "role": role,
+                    "rt": _hash(secret),
+                    "ck": _hash(cookie),
+                    "abs": expires,
+                },
+            )
             pipe.expire(key, min(self.idle_timeout, self.lifetime))
             pipe.zremrangebyscore(index, "-inf", now)
             pipe.zadd(index, {sid: expires})
             pipe.expire(index, self.lifetime)
             await pipe.execute()
-        return sid, f"{sid}.{secret}"
+        return NewSession(sid, f"{sid}.{secret}", f"{sid}.{cookie}")
+
+    async def from_cookie(self, cookie: str) -> tuple[UUID, str, str] | None:
+        """The user, role and session id a browser cookie stands for, if its session lives."""
+        sid, _, secret = cookie.partition(".")
+        if not sid or not secret:
+            return None
+        user, role, hashed = await self.redis.hmget(_keys(sid)[0], ["user", "role", "ck"])  # type: ignore[misc]
+        if hashed is None or not hmac.compare_digest(hashed.decode(), _hash(secret)):
+            return None
+        return UUID(user.decode()), role.decode(), sid
 
     async def rotate(self, refresh_token: str) -> Rotation:
         """Spend a refresh token for a new one; a spent one used again revokes its session."""

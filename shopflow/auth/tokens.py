@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 import uuid
 from dataclasses import dataclass
@@ -33,6 +35,10 @@ class AccessTokens:
             audience,
             ttl,
         )
+
+    def csrf_token(self, session_id: str) -> str:
+        """The session's CSRF token: browsers echo it in X-CSRF-Token on unsafe requests."""
+        return hmac.new(self.secret, f"csrf:{session_id}".encode(), hashlib.sha256).hexdigest()
 
     def issue(self, user_id: uuid.UUID, session_id: str, role: str) -> str:
         now = int(time.time())
