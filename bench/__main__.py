@@ -23,6 +23,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.auth import run_auth
 from bench.load import Result, drive, ensure_wrk, wait_until_up
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
@@ -95,6 +96,8 @@ def main() -> None:
     p.add_argument("--seconds", type=int, default=5, help="per measurement")
     p.add_argument("--rounds", type=int, default=3, help="baseline/scenario pairs per scenario")
     p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
+    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth"), default="all")
     args = p.parse_args()
     ensure_wrk()
 
@@ -103,27 +106,40 @@ def main() -> None:
         redis = EmbeddedRedis(Path(tmp) / "redis", durable=False)
         try:
             dsn, redis_url = pg.start(), redis.start()
-            took, ids, slugs = asyncio.run(prepare(dsn, args.products))
-            print(f"seeded {args.products:,} products in {took:.1f} s (COPY)\n")
-            run_all(args, dsn, redis_url, ids, slugs)
+            env = {
+                **os.environ,
+                "DATABASE_URL": dsn,
+                "REDIS_URL": redis_url,
+                "SHOPFLOW_ACCESS_LOG": "false",
+                "SHOPFLOW_ENV": "production",
+                "SHOPFLOW_LOG_LEVEL": "WARNING",
+                "SHOPFLOW_JWT_SECRET": secrets.token_urlsafe(48),
+                "SHOPFLOW_PASSWORD_PEPPER": secrets.token_urlsafe(16),
+            }
+            if args.suite in ("all", "catalog"):
+                took, ids, slugs = asyncio.run(prepare(dsn, args.products))
+                print(f"seeded {args.products:,} products in {took:.1f} s (COPY)\n")
+                run_catalog(args, env, ids, slugs)
+            if args.suite in ("all", "auth"):
+                asyncio.run(migrate(dsn))
+                print(
+                    "\nauth:\n"
+                    + ROW.format(
+                        "scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"
+                    )
+                )
+                run_auth(args, env, redis_url, process, ROW)
         finally:
             redis.stop()
             pg.stop()
 
 
-def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], slugs: list[str]) -> None:
+ROW = "{:34} {:>9} {:>7} {:>7} {:>7} {:>6} {:>7}  {}"
+
+
+def run_catalog(args: argparse.Namespace, env: dict[str, str], ids: list[str], slugs: list[str]) -> None:
     ports = {name: free_port() for name in ("baseline", "shop", "uncached")}
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    env = {
-        **os.environ,
-        "DATABASE_URL": dsn,
-        "REDIS_URL": redis_url,
-        "SHOPFLOW_ACCESS_LOG": "false",
-        "SHOPFLOW_ENV": "production",
-        "SHOPFLOW_LOG_LEVEL": "WARNING",
-        "SHOPFLOW_JWT_SECRET": secrets.token_urlsafe(32),
-        "SHOPFLOW_PASSWORD_PEPPER": secrets.token_urlsafe(16),
-    }
     shop = [sys.executable, "-m", "shopflow", "serve", "--host", "127.0.0.1", "--port"]
     uncached_env = {**env, "SHOPFLOW_CACHE_TTL": "0"}
     with (
@@ -140,7 +156,7 @@ def run_all(args: argparse.Namespace, dsn: str, redis_url: str, ids: list[str], 
             f" each run right after\na {args.seconds} s run of the hello-world baseline;"
             " ratio = median of the pairs.\n"
         )
-        row = "{:34} {:>9} {:>7} {:>7} {:>7} {:>6} {:>7}  {}"
+        row = ROW
         print(row.format("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"))
         baselines: list[float] = []
         for s in scenarios(ids, slugs):

@@ -45,25 +45,27 @@ def wait_until_up(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def drive(base: str, paths: list[str], *, connections: int, seconds: int) -> Result:
+def drive(
+    base: str, paths: list[str], *, connections: int, seconds: int, headers: dict[str, str] | None = None
+) -> Result:
     """Send GETs for random `paths` on `connections` connections for `seconds`."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(paths) + "\n")
-    cmd = [
-        ensure_wrk(),
-        "-t1",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--timeout",
-        "5s",
-        "-s",
-        str(LUA),
-        base,
-        "--",
-        f.name,
-    ]
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    try:
+        return _wrk([*extra, "-s", str(LUA), base, "--", f.name], connections, seconds)
+    finally:
+        Path(f.name).unlink()
+
+
+def post(url: str, body: str, *, connections: int, seconds: int) -> Result:
+    """POST one JSON body to `url` on `connections` connections for `seconds`."""
+    return _wrk(["-s", str(LUA.with_name("post.lua")), url, "--", body], connections, seconds)
+
+
+def _wrk(args: list[str], connections: int, seconds: int) -> Result:
+    cmd = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    Path(f.name).unlink()
     figures = json.loads(out.strip().splitlines()[-1])
     return Result(
         rps=figures["requests"] / (figures["duration_us"] / 1e6),

@@ -65,5 +65,6 @@ class TokenPair(BaseModel):
 
 
 class SessionInfo(BaseModel):
-    user: User
+    user_id: UUID
+    role: Role
     session_id: str

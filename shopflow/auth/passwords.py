@@ -41,7 +41,7 @@ class PasswordHasher:
     def __init__(self, cost: int, pepper: bytes, threads: int = 0) -> None:
         self.cost = cost
         self.pepper = pepper
-        self.threads = threads or max(1, (os.cpu_count() or 2) - 1)  # leave a core to the loop
+        self.threads = threads or os.cpu_count() or 1
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="bcrypt")
         self._waiting = 0
         self._max_waiting = self.threads * 64

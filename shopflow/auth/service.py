@@ -265,10 +265,3 @@ async def set_disabled(db: Executor, sessions: Sessions, email: str, disabled: b
     if disabled:
         await sessions.end_all(user_id)
     return user_id
-
-
-async def current_user(db: Database, claims: Claims) -> asyncpg.Record:
-    user = await queries.fetch_user(db, claims.user_id)
-    if user is None:
-        raise InvalidToken("the account is gone")
-    return user

@@ -29,7 +29,7 @@ local allow_at = new_tat - burst * interval
 if now < allow_at then
   return {0, 0, allow_at - now, tat - now}
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now)
+redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
 return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
 """
 

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
 
     # Accounts and sessions
     bcrypt_cost: int = Field(12, ge=4, le=16)
-    bcrypt_threads: int = Field(2, ge=1, le=64)  # hashes at once; more wait, the event loop never does
+    bcrypt_threads: int = Field(0, ge=0, le=64)  # hashes at once (0: one per core); more wait, off the loop
     jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     jwt_issuer: str = "shopflow"
     jwt_audience: str = "shopflow-api"

@@ -75,3 +75,9 @@ async def test_register_and_refresh_are_limited(make_client: Any, make_settings:
     first = await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
     assert first.status == 200
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": "x.y"})).status == 429
+
+
+async def test_very_high_limits_work_too(make_client: Any, make_settings: Any) -> None:
+    client = await make_client(create_app(make_settings(rate_limit_login_ip="100000000/1")))
+    body = {"email": "a@example.com", "password": "x" * 8}
+    assert [(await client.post("/api/v1/auth/login", json=body)).status for _ in range(3)] == [401] * 3
