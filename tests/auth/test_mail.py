@@ -60,15 +60,18 @@ async def run_worker(settings: Any) -> Any:
     return worker
 
 
+async def register_ada(client: Any) -> dict[str, Any]:
+    body = {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
+    resp = await client.post("/api/v1/auth/register", json=body)
+    assert resp.status == 201
+    return dict(await resp.json())
+
+
 async def test_registration_mails_a_link_that_verifies_the_address(
     make_client: Any, mail_settings: Any, inbox: tuple[int, Inbox]
 ) -> None:
     client = await make_client(create_app(mail_settings))
-    pair = await (
-        await client.post(
-            "/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
-        )
-    ).json()
+    pair = await register_ada(client)
     await run_worker(mail_settings)
     token = inbox[1].token_for("ada@example.com", "Confirm your email address")
     assert (await client.post("/api/v1/auth/email/verify", json={"token": token})).status == 204
@@ -84,11 +87,7 @@ async def test_password_reset_by_mail_ends_every_session(
     make_client: Any, mail_settings: Any, inbox: tuple[int, Inbox], db: asyncpg.Connection
 ) -> None:
     client = await make_client(create_app(mail_settings))
-    pair = await (
-        await client.post(
-            "/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
-        )
-    ).json()
+    pair = await register_ada(client)
     known = await client.post("/api/v1/auth/password/forgot", json={"email": "ADA@example.com"})
     unknown = await client.post("/api/v1/auth/password/forgot", json={"email": "nobody@example.com"})
     assert known.status == unknown.status == 202
@@ -161,8 +160,7 @@ async def test_the_owner_hears_of_repeated_failed_sign_ins(
         login_backoff_after=3,
     )
     client = await make_client(create_app(settings))
-    body = {"email": "ada@example.com", "password": PASSWORD, "name": "Ada"}
-    assert (await client.post("/api/v1/auth/register", json=body)).status == 201
+    await register_ada(client)
     for _ in range(3):
         await client.post("/api/v1/auth/login", json={"email": "ada@example.com", "password": "guess guess"})
     await run_worker(settings)
