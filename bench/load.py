@@ -60,7 +60,7 @@ def drive(
 
 def post(url: str, body: str, *, connections: int, seconds: int) -> Result:
     """POST one JSON body to `url` on `connections` connections for `seconds`."""
-    return _wrk(["-s", str(LUA.with_name("post.lua")), url, "--", body], connections, seconds)
+    return _wrk(["-s", str(LUA), url, "--", "POST", body], connections, seconds)
 
 
 def _wrk(args: list[str], connections: int, seconds: int) -> Result:

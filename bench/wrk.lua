@@ -1,7 +1,14 @@
--- Requests a random path from the file named after `--`; prints one JSON line at the end.
+-- wrk script. `-- FILE`: GET a random path from FILE, one per line.
+-- `-- POST BODY`: POST the JSON BODY to the URL. Prints one JSON line of figures at the end.
 local paths = {}
 
 function init(args)
+  if args[1] == "POST" then
+    wrk.method = "POST"
+    wrk.body = args[2]
+    wrk.headers["Content-Type"] = "application/json"
+    return
+  end
   for line in io.lines(args[1]) do
     paths[#paths + 1] = line
   end
@@ -9,6 +16,9 @@ function init(args)
 end
 
 function request()
+  if #paths == 0 then
+    return wrk.format()
+  end
   return wrk.format("GET", paths[math.random(#paths)])
 end
 
