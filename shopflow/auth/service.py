@@ -99,15 +99,18 @@ class SignedIn:
 async def _signed_in(auth: Auth, user: asyncpg.Record) -> SignedIn:
     """A new session (a new id on every sign-in) and its tokens."""
     session = await auth.sessions.start(user["id"], user["role"])
-    pair = {
+    return SignedIn(_token_pair(auth, user, session.session_id, session.refresh_token), session.cookie)
+
+
+def _token_pair(auth: Auth, user: asyncpg.Record, sid: str, refresh_token: str) -> dict[str, Any]:
+    return {
         "user": user_json(user),
-        "access_token": auth.tokens.issue(user["id"], session.session_id, user["role"]),
-        "refresh_token": session.refresh_token,
+        "access_token": auth.tokens.issue(user["id"], sid, user["role"]),
+        "refresh_token": refresh_token,
         "token_type": "Bearer",
         "expires_in": auth.tokens.ttl,
-        "csrf_token": auth.tokens.csrf_token(session.session_id),
+        "csrf_token": auth.tokens.csrf_token(sid),
     }
-    return SignedIn(pair, session.cookie)
 
 
 async def register(
@@ -222,14 +225,7 @@ async def refresh(db: Database, auth: Auth, refresh_token: str) -> dict[str, Any
     if user is None or user["status"] != "active":
         await auth.sessions.end(rotation.user_id, sid)
         raise InvalidToken("the refresh token is not valid")
-    return {
-        "user": user_json(user),
-        "access_token": auth.tokens.issue(user["id"], sid, user["role"]),
-        "refresh_token": rotation.refresh_token,
-        "token_type": "Bearer",
-        "expires_in": auth.tokens.ttl,
-        "csrf_token": auth.tokens.csrf_token(sid),
-    }
+    return _token_pair(auth, user, sid, rotation.refresh_token)
 
 
 async def authenticate(auth: Auth, token: str) -> Claims:
