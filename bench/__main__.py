@@ -41,11 +41,14 @@ class Scenario:
 
 
 @contextmanager
-def process(args: list[str], url: str, env: dict[str, str] | None = None) -> Iterator[None]:
+def process(
+    args: list[str], url: str, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process, once it answers `url`."""
     proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until_up(url)
-        yield
+        yield proc
     finally:
         proc.terminate()
         proc.wait(30)

@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -91,7 +92,7 @@ async def _soak(base: str, cycles: int, concurrency: int, on_progress: Callable[
     return done
 
 
-Process = Callable[..., AbstractContextManager[None]]
+Process = Callable[..., AbstractContextManager[subprocess.Popen[bytes]]]
 
 
 def run_auth(
@@ -173,12 +174,12 @@ def run_auth(
         )
 
     soak_env = {**env, "SHOPFLOW_BCRYPT_COST": "4"}
-    with process([*shop, str(ports["soak"])], base["soak"] + "/readyz", soak_env):
+    with process([*shop, str(ports["soak"])], base["soak"] + "/readyz", soak_env) as server:
         _json_post(
             base["soak"] + "/api/v1/auth/register", {"email": SOAK_EMAIL, "password": PASSWORD, "name": "B"}
         )
         store = redis.from_url(redis_url)
-        pid = _listener_pid(ports["soak"])
+        pid = server.pid
         marks: dict[str, int] = {}
         warm = max(1, args.soak // 20)
 
@@ -197,23 +198,3 @@ def run_auth(
             f"RSS {marks['rss'] // 1024} → {rss // 1024} MiB "
             f"({grew:+.1%}, {'ok' if abs(grew) <= 0.10 else 'MISSED'} within ±10%)"
         )
-
-
-def _listener_pid(port: int) -> int:
-    """The pid of the process listening on `port`, from /proc."""
-    inode = None
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                inode = fields[9]
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if any(
-                os.readlink(f"/proc/{pid}/fd/{fd}") == f"socket:[{inode}]"
-                for fd in os.listdir(f"/proc/{pid}/fd")
-            ):
-                return int(pid)
-        except OSError:
-            continue
-    raise RuntimeError(f"nothing listens on {port}")

@@ -12,7 +12,7 @@ from arq.connections import RedisSettings, create_pool
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
 from .auth.passwords import PasswordHasher
-from .auth.service import AccountMail, Auth, AuthLimits
+from .auth.service import AccountMail, Auth
 from .auth.sessions import Sessions
 from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
@@ -24,7 +24,7 @@ from .platform.db import create_pool as create_pg_pool
 from .platform.keys import AUTH, CACHE, DB, LIMITER, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
-from .platform.ratelimit import Limit, RateLimiter
+from .platform.ratelimit import RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -85,16 +85,8 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     redis = app[REDIS]
     sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
     backoff = LoginBackoff(redis, settings.login_backoff_after, settings.login_backoff_max)
-    limits = AuthLimits(
-        login_ip=Limit.parse(settings.rate_limit_login_ip),
-        login_account=Limit.parse(settings.rate_limit_login_account),
-        register_ip=Limit.parse(settings.rate_limit_register_ip),
-        refresh_ip=Limit.parse(settings.rate_limit_refresh_ip),
-        forgot_ip=Limit.parse(settings.rate_limit_forgot_ip),
-        forgot_account=Limit.parse(settings.rate_limit_forgot_account),
-    )
     mail = AccountMail(settings.public_url, settings.email_token_ttl, settings.reset_token_ttl)
-    app[AUTH] = Auth(passwords, tokens, sessions, backoff, limits, mail)
+    app[AUTH] = Auth(passwords, tokens, sessions, backoff, mail)
     yield
     passwords.close()
 

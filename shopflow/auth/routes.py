@@ -33,6 +33,19 @@ async def _throttle(request: web.Request, name: str, limit: Limit, subject: str 
     await request.app[LIMITER].hit(name, subject, limit)
 
 
+def _signed_in(app: web.Application, signed: service.SignedIn, status: int = 200) -> web.Response:
+    """The token pair for apps, and the session and CSRF cookies for browsers."""
+    response = json_response(signed.pair, status=status)
+    set_browser_cookies(response, app[SETTINGS], signed)
+    return response
+
+
+def _signed_out(app: web.Application) -> web.Response:
+    response = web.Response(status=204)
+    set_browser_cookies(response, app[SETTINGS], None)
+    return response
+
+
 @routes.post("/api/v1/auth/register")
 @endpoint(
     summary="Open an account and sign in",
@@ -44,11 +57,9 @@ async def _throttle(request: web.Request, name: str, limit: Limit, subject: str 
 )
 async def register(request: web.Request, body: Register) -> web.Response:
     app = request.app
-    await _throttle(request, "register", app[AUTH].limits.register_ip)
+    await _throttle(request, "register", app[SETTINGS].rate_limit_register_ip)
     signed = await service.register(app[DB], app[AUTH], app[REDIS], body.email, body.password, body.name)
-    response = json_response(signed.pair, status=201)
-    set_browser_cookies(response, app[SETTINGS], signed)
-    return response
+    return _signed_in(app, signed, status=201)
 
 
 @routes.post("/api/v1/auth/login")
@@ -57,13 +68,11 @@ async def register(request: web.Request, body: Register) -> web.Response:
 )
 async def login(request: web.Request, body: Login) -> web.Response:
     app = request.app
-    limits = app[AUTH].limits
-    await _throttle(request, "login", limits.login_ip)
-    await _throttle(request, "login-account", limits.login_account, body.email.lower())
+    settings = app[SETTINGS]
+    await _throttle(request, "login", settings.rate_limit_login_ip)
+    await _throttle(request, "login-account", settings.rate_limit_login_account, body.email.lower())
     signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
-    response = json_response(signed.pair)
-    set_browser_cookies(response, app[SETTINGS], signed)
-    return response
+    return _signed_in(app, signed)
 
 
 @routes.post("/api/v1/auth/refresh")
@@ -76,7 +85,7 @@ async def login(request: web.Request, body: Login) -> web.Response:
 )
 async def refresh(request: web.Request, body: Refresh) -> web.Response:
     app = request.app
-    await _throttle(request, "refresh", app[AUTH].limits.refresh_ip)
+    await _throttle(request, "refresh", app[SETTINGS].rate_limit_refresh_ip)
     return json_response(await service.refresh(app[DB], app[AUTH], body.refresh_token))
 
 
@@ -84,18 +93,14 @@ async def refresh(request: web.Request, body: Refresh) -> web.Response:
 @endpoint(summary="End this session", tags=TAGS, status=204, guard=require_user)
 async def logout(request: web.Request) -> web.Response:
     await service.logout(request.app[AUTH], request[PRINCIPAL])
-    response = web.Response(status=204)
-    set_browser_cookies(response, request.app[SETTINGS], None)
-    return response
+    return _signed_out(request.app)
 
 
 @routes.post("/api/v1/auth/logout-all")
 @endpoint(summary="End every session of this account", tags=TAGS, status=204, guard=require_user)
 async def logout_all(request: web.Request) -> web.Response:
     await service.logout_all(request.app[AUTH], request[PRINCIPAL].user_id)
-    response = web.Response(status=204)
-    set_browser_cookies(response, request.app[SETTINGS], None)
-    return response
+    return _signed_out(request.app)
 
 
 @routes.get("/api/v1/auth/session")
@@ -121,9 +126,9 @@ async def session(request: web.Request) -> web.Response:
 )
 async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
     app = request.app
-    limits = app[AUTH].limits
-    await _throttle(request, "forgot", limits.forgot_ip)
-    await _throttle(request, "forgot-account", limits.forgot_account, body.email.lower())
+    settings = app[SETTINGS]
+    await _throttle(request, "forgot", settings.rate_limit_forgot_ip)
+    await _throttle(request, "forgot-account", settings.rate_limit_forgot_account, body.email.lower())
     await service.forgot_password(app[DB], app[AUTH], app[REDIS], body.email)
     detail = "If an account uses this address, a link to reset its password is on its way."
     return json_response({"detail": detail}, status=202)
@@ -139,7 +144,7 @@ async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
 )
 async def reset_password(request: web.Request, body: ResetPassword) -> web.Response:
     app = request.app
-    await _throttle(request, "forgot", app[AUTH].limits.forgot_ip)
+    await _throttle(request, "forgot", app[SETTINGS].rate_limit_forgot_ip)
     await service.reset_password(app[DB], app[AUTH], body.token, body.password)
     return web.Response(status=204)
 

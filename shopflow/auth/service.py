@@ -13,7 +13,6 @@ from arq.connections import ArqRedis
 
 from ..platform.db import Database, Executor
 from ..platform.mail import enqueue_mail, queue_mail
-from ..platform.ratelimit import Limit
 from . import queries
 from .backoff import LoginBackoff
 from .errors import (
@@ -27,16 +26,6 @@ from .errors import (
 from .passwords import PasswordHasher, is_common
 from .sessions import Sessions
 from .tokens import AccessTokens, Claims
-
-
-@dataclass(frozen=True)
-class AuthLimits:
-    login_ip: Limit
-    login_account: Limit
-    register_ip: Limit
-    refresh_ip: Limit
-    forgot_ip: Limit
-    forgot_account: Limit
 
 
 @dataclass(frozen=True)
@@ -54,7 +43,6 @@ class Auth:
     tokens: AccessTokens
     sessions: Sessions
     backoff: LoginBackoff
-    limits: AuthLimits
     mail: AccountMail
 
 
@@ -69,25 +57,28 @@ def user_json(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
-def check_password(password: str, email: str) -> None:
-    """Refuse passwords on the common list, and the email address itself."""
-    if is_common(password) or password.lower() == email.lower():
+async def hash_new_password(passwords: PasswordHasher, password: str, email: str | None = None) -> str:
+    """The hash of an acceptable new password: not on the common list, not the email itself."""
+    if is_common(password) or (email is not None and password.lower() == email.lower()):
         raise WeakPassword(
             "choose a less common password",
             errors=[{"field": "password", "message": "is too common"}],
         )
+    return await passwords.hash(password)
+
+
+async def _insert_user(ex: Executor, email: str, name: str, password_hash: str, role: str) -> asyncpg.Record:
+    try:
+        return await queries.insert_user(ex, email, name, password_hash, role)
+    except asyncpg.UniqueViolationError:
+        raise EmailTaken("an account with this email exists; sign in instead") from None
 
 
 async def create_user(
     ex: Executor, passwords: PasswordHasher, email: str, password: str, name: str, role: str = "customer"
 ) -> asyncpg.Record:
     """A new account with a password; 409 when the email has one already."""
-    check_password(password, email)
-    hashed = await passwords.hash(password)
-    try:
-        return await queries.insert_user(ex, email, name, hashed, role)
-    except asyncpg.UniqueViolationError:
-        raise EmailTaken("an account with this email exists; sign in instead") from None
+    return await _insert_user(ex, email, name, await hash_new_password(passwords, password, email), role)
 
 
 @dataclass(frozen=True)
@@ -117,13 +108,9 @@ async def register(
     db: Database, auth: Auth, queue: ArqRedis, email: str, password: str, name: str
 ) -> SignedIn:
     """Open a customer account, mail it a verification link, and sign it in."""
-    check_password(password, email)
-    hashed = await auth.passwords.hash(password)  # before the transaction: it takes a while
+    hashed = await hash_new_password(auth.passwords, password, email)  # outside the transaction: slow
     async with db.transaction() as conn:
-        try:
-            user = await queries.insert_user(conn, email, name, hashed, "customer")
-        except asyncpg.UniqueViolationError:
-            raise EmailTaken("an account with this email exists; sign in instead") from None
+        user = await _insert_user(conn, email, name, hashed, "customer")
         mail_id = await _mail_link(conn, auth.mail, user, VERIFY_EMAIL)
     await enqueue_mail(queue, mail_id)
     return await _signed_in(auth, user)
@@ -181,8 +168,7 @@ async def reset_password(db: Database, auth: Auth, token: str, password: str) ->
     token_hash = _token_hash(token)
     if not await queries.usable_account_token(db, token_hash, RESET_PASSWORD):
         raise InvalidAccountToken("the reset link is not valid or has expired; ask for a new one")
-    check_password(password, "")
-    hashed = await auth.passwords.hash(password)
+    hashed = await hash_new_password(auth.passwords, password)
     async with db.transaction() as conn:
         user_id = await queries.spend_account_token(conn, token_hash, RESET_PASSWORD)
         if user_id is None:  # spent by a concurrent request in the meantime
@@ -217,15 +203,14 @@ async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password:
 
 async def refresh(db: Database, auth: Auth, refresh_token: str) -> dict[str, Any]:
     """A new token pair for a refresh token, which is spent; its reuse revokes the session."""
-    rotation = await auth.sessions.rotate(refresh_token)
-    if rotation.outcome != "ok" or rotation.user_id is None or rotation.refresh_token is None:
+    rotated = await auth.sessions.rotate(refresh_token)
+    if rotated is None:
         raise InvalidToken("the refresh token is not valid")
-    user = await queries.fetch_user(db, rotation.user_id)
-    sid = refresh_token.partition(".")[0]
+    user = await queries.fetch_user(db, rotated.user_id)
     if user is None or user["status"] != "active":
-        await auth.sessions.end(rotation.user_id, sid)
+        await auth.sessions.end(rotated.user_id, rotated.session_id)
         raise InvalidToken("the refresh token is not valid")
-    return _token_pair(auth, user, sid, rotation.refresh_token)
+    return _token_pair(auth, user, rotated.session_id, rotated.refresh_token)
 
 
 async def authenticate(auth: Auth, token: str) -> Claims:

@@ -50,6 +50,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _index(user_id: UUID) -> str:
+    return f"user_sess:{user_id}"
+
+
 def _keys(sid: str) -> tuple[str, str]:
     return f"sess:{sid}", f"sess:{sid}:spent"
 
@@ -62,10 +66,10 @@ class NewSession:
 
 
 @dataclass(frozen=True)
-class Rotation:
-    outcome: str  # ok, reused (the session is now revoked), gone, invalid
-    user_id: UUID | None
-    refresh_token: str | None
+class Rotated:
+    session_id: str
+    user_id: UUID
+    refresh_token: str
 
 
 class Sessions:
@@ -82,7 +86,7 @@ class Sessions:
         now = int(time.time())
         expires = now + self.lifetime
         key, _ = _keys(sid)
-        index = f"user_sess:{user_id}"
+        index = _index(user_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 key,
@@ -111,11 +115,12 @@ class Sessions:
             return None
         return UUID(user.decode()), role.decode(), sid
 
-    async def rotate(self, refresh_token: str) -> Rotation:
-        """Spend a refresh token for a new one; a spent one used again revokes its session."""
+    async def rotate(self, refresh_token: str) -> Rotated | None:
+        """Spend a refresh token for a new one, or None: not valid, session gone, or a spent
+        token used again, which revokes its session."""
         sid, _, secret = refresh_token.partition(".")
         if not sid or not secret:
-            return Rotation("invalid", None, None)
+            return None
         new_secret = secrets.token_urlsafe(32)
         result = await self._rotate(
             keys=list(_keys(sid)),
@@ -123,11 +128,11 @@ class Sessions:
         )
         outcome = result[0].decode()
         user_id = UUID(result[1].decode()) if len(result) > 1 else None
-        if outcome != "ok":
-            if user_id is not None:
-                await self.redis.zrem(f"user_sess:{user_id}", sid)
-            return Rotation(outcome, user_id, None)
-        return Rotation("ok", user_id, f"{sid}.{new_secret}")
+        if outcome == "ok" and user_id is not None:
+            return Rotated(sid, user_id, f"{sid}.{new_secret}")
+        if user_id is not None:  # the session ended just now: drop it from the user's index
+            await self.redis.zrem(_index(user_id), sid)
+        return None
 
     async def alive(self, sid: str) -> bool:
         return bool(await self.redis.exists(_keys(sid)[0]))
@@ -135,12 +140,12 @@ class Sessions:
     async def end(self, user_id: UUID, sid: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(*_keys(sid))
-            pipe.zrem(f"user_sess:{user_id}", sid)
+            pipe.zrem(_index(user_id), sid)
             await pipe.execute()
 
     async def end_all(self, user_id: UUID) -> None:
         """End every session of the user at once."""
-        index = f"user_sess:{user_id}"
+        index = _index(user_id)
         sids = [s.decode() for s in await self.redis.zrange(index, 0, -1)]
         async with self.redis.pipeline(transaction=True) as pipe:
             for sid in sids:

@@ -43,10 +43,9 @@ class Limit:
     def parse(cls, text: str) -> Limit:
         """'10/60' -> 10 requests per 60 seconds."""
         count, _, seconds = text.partition("/")
-        limit = cls(int(count), int(seconds))
-        if limit.count < 1 or limit.seconds < 1:
-            raise ValueError("a limit is N/S with N and S at least 1")
-        return limit
+        if not (count.isdigit() and seconds.isdigit() and int(count) >= 1 and int(seconds) >= 1):
+            raise ValueError("a limit is N/S: N requests per S seconds, both at least 1")
+        return cls(int(count), int(seconds))
 
 
 class RateLimiter:

@@ -5,19 +5,31 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
 
+from .ratelimit import Limit
+
+# "N/S" in files and the environment, a Limit in code.
+RateLimit = Annotated[Limit, NoDecode, BeforeValidator(lambda v: Limit.parse(v) if isinstance(v, str) else v)]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
-LIMIT = r"^[1-9][0-9]*/[1-9][0-9]*$"
 SECRETS = frozenset({"jwt_secret", "password_pepper", "smtp_password"})
 
 
@@ -74,10 +86,10 @@ class Settings(BaseSettings):
 
     # Rate limits, "N/S": N requests per S seconds, per client address or per account.
     trusted_proxies: tuple[IPvAnyNetwork, ...] = ()  # only their X-Forwarded-For is believed
-    rate_limit_login_ip: str = Field("20/60", pattern=LIMIT)
-    rate_limit_login_account: str = Field("10/60", pattern=LIMIT)
-    rate_limit_register_ip: str = Field("10/3600", pattern=LIMIT)
-    rate_limit_refresh_ip: str = Field("60/60", pattern=LIMIT)
+    rate_limit_login_ip: RateLimit = Limit(20, 60)
+    rate_limit_login_account: RateLimit = Limit(10, 60)
+    rate_limit_register_ip: RateLimit = Limit(10, 3600)
+    rate_limit_refresh_ip: RateLimit = Limit(60, 60)
     login_backoff_after: int = Field(5, ge=1)  # failed sign-ins before each next one must wait
     login_backoff_max: int = Field(900, ge=1)  # seconds; the wait doubles up to this, never locks out
 
@@ -92,8 +104,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     email_token_ttl: int = Field(86400, ge=60)  # seconds a verification link works
     reset_token_ttl: int = Field(3600, ge=60)  # seconds a password reset link works
-    rate_limit_forgot_ip: str = Field("10/3600", pattern=LIMIT)
-    rate_limit_forgot_account: str = Field("3/3600", pattern=LIMIT)
+    rate_limit_forgot_ip: RateLimit = Limit(10, 3600)
+    rate_limit_forgot_account: RateLimit = Limit(3, 3600)
 
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER).
     jwt_secret: SecretStr = SecretStr("")

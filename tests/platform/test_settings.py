@@ -32,6 +32,7 @@ def test_environment_overrides_the_config_file(monkeypatch: Any) -> None:
         ("DATABASE_URL", "mysql://x/y", "DATABASE_URL"),
         ("SHOPFLOW_ENV", "staging", "env"),
         ("SHOPFLOW_CURRENCY", "usd", "currency"),
+        ("SHOPFLOW_RATE_LIMIT_LOGIN_IP", "5/0", "rate_limit_login_ip"),
     ],
 )
 def test_bad_value_names_the_setting(monkeypatch: Any, name: str, value: str, named: str) -> None:
