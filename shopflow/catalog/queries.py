@@ -137,10 +137,6 @@ async def insert_category(ex: Executor, slug: str, name: str, parent_id: UUID | 
     )
 
 
-async def category_exists(ex: Executor, category_id: UUID) -> bool:
-    return bool(await ex.fetchval("SELECT 1 FROM categories WHERE id = $1", category_id))
-
-
 async def insert_product(ex: Executor, fields: dict[str, Any]) -> UUID:
     return await ex.fetchval(  # type: ignore[no-any-return]
         "INSERT INTO products (slug, name, description, category_id, attributes, status, currency)"
