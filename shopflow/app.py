@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 from arq.connections import RedisSettings, create_pool
 
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
+from .auth.oauth import OAuth, configured_providers
 from .auth.passwords import PasswordHasher
 from .auth.service import AccountMail, Auth
 from .auth.sessions import Sessions
@@ -21,7 +23,7 @@ from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
-from .platform.keys import AUTH, CACHE, DB, LIMITER, METRICS, REDIS, SETTINGS
+from .platform.keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import RateLimiter
@@ -66,6 +68,13 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+async def http_ctx(app: web.Application) -> AsyncIterator[None]:
+    timeout = aiohttp.ClientTimeout(total=15, connect=5)
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        app[HTTP] = session
+        yield
+
+
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     secret, pepper = settings.jwt_secret.get_secret_value(), settings.password_pepper.get_secret_value()
@@ -86,7 +95,10 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
     backoff = LoginBackoff(redis, settings.login_backoff_after, settings.login_backoff_max)
     mail = AccountMail(settings.public_url, settings.email_token_ttl, settings.reset_token_ttl)
-    app[AUTH] = Auth(passwords, tokens, sessions, backoff, mail)
+    oauth = OAuth(
+        configured_providers(settings), redis, app[HTTP], settings.public_url, settings.oauth_state_ttl
+    )
+    app[AUTH] = Auth(passwords, tokens, sessions, backoff, mail, oauth)
     yield
     passwords.close()
 
@@ -102,7 +114,7 @@ def create_app(settings: Settings | None = None) -> web.Application:
         settings.max_concurrent_requests, settings.request_timeout, metrics, headers
     )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
-    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, auth_ctx])
+    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx])
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)

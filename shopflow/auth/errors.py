@@ -38,3 +38,38 @@ class UnknownAccount(NotFound):
 class CsrfFailed(Forbidden):
     code = "csrf_failed"
     title = "The CSRF token is missing or wrong"
+
+
+class UnknownProvider(NotFound):
+    code = "unknown_provider"
+    title = "No sign-in through this provider"
+
+
+class OAuthFailed(BadRequest):
+    code = "oauth_failed"
+    title = "The sign-in through the provider failed"
+
+
+class SignInAndLink(Conflict):
+    code = "sign_in_and_link"
+    title = "An account with this email exists: sign in to it, then link the provider"
+
+
+class IdentityLinked(Conflict):
+    code = "identity_linked_elsewhere"
+    title = "This provider account belongs to another ShopFlow account"
+
+
+class AccountDisabled(Forbidden):
+    code = "account_disabled"
+    title = "The account is disabled"
+
+
+class NotLinked(NotFound):
+    code = "provider_not_linked"
+    title = "The provider is not linked to this account"
+
+
+class LastWayIn(Conflict):
+    code = "last_sign_in_method"
+    title = "The account's only way to sign in cannot be removed"

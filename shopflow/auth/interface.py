@@ -18,15 +18,16 @@ STAFF_ROLES = frozenset({"staff", "admin"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def cookie_names(settings: Settings) -> tuple[str, str]:
-    """The session and CSRF cookies' names: __Host- bound to our origin, outside dev."""
+def cookie_names(settings: Settings) -> tuple[str, str, str]:
+    """The session, CSRF and provider sign-in cookies' names: __Host- bound to our origin,
+    outside dev."""
     prefix = "" if settings.dev else "__Host-"
-    return f"{prefix}shopflow_session", f"{prefix}shopflow_csrf"
+    return f"{prefix}shopflow_session", f"{prefix}shopflow_csrf", f"{prefix}shopflow_oauth"
 
 
 def set_browser_cookies(response: web.StreamResponse, settings: Settings, signed: SignedIn | None) -> None:
     """Give a browser its session (HttpOnly) and CSRF (readable) cookies, or take them back."""
-    session_name, csrf_name = cookie_names(settings)
+    session_name, csrf_name, _ = cookie_names(settings)
     values = (signed.cookie, signed.pair["csrf_token"]) if signed else ("", "")
     for name, value, httponly in ((session_name, values[0], True), (csrf_name, values[1], False)):
         response.set_cookie(
@@ -38,6 +39,20 @@ def set_browser_cookies(response: web.StreamResponse, settings: Settings, signed
             samesite="Lax",
             max_age=settings.session_lifetime if signed else 0,
         )
+
+
+def set_oauth_state(response: web.StreamResponse, settings: Settings, state: str | None) -> None:
+    """Bind a provider sign-in to this browser (SameSite=Lax: the provider's redirect back
+    is a top-level navigation, which carries it), or forget it."""
+    response.set_cookie(
+        cookie_names(settings)[2],
+        state or "",
+        path="/",
+        httponly=True,
+        secure=not settings.dev,
+        samesite="Lax",
+        max_age=settings.oauth_state_ttl if state else 0,
+    )
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from ..platform.endpoint import Body
+from ..platform.endpoint import Body, Query
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 Role = Literal["customer", "staff", "admin"]
@@ -68,3 +68,17 @@ class SessionInfo(BaseModel):
     user_id: UUID
     role: Role
     session_id: str
+
+
+class OAuthStart(Query):
+    next: str | None = Field(None, max_length=2000, description="A path on this site to land on afterwards")
+
+
+class OAuthCallback(Query):
+    state: str = Field("", max_length=200)
+    code: str = Field("", max_length=4000)
+    error: str | None = Field(None, max_length=200, description="Set by the provider when the user declined")
+
+
+class AuthorizeUrl(BaseModel):
+    authorize_url: str

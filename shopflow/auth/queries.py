@@ -12,15 +12,16 @@ USER_COLUMNS = "id, email, name, password_hash, role, email_verified, status, cr
 
 
 async def insert_user(
-    ex: Executor, email: str, name: str, password_hash: str | None, role: str
+    ex: Executor, email: str, name: str, password_hash: str | None, role: str, email_verified: bool = False
 ) -> asyncpg.Record:
     row = await ex.fetchrow(
-        "INSERT INTO users (email, name, password_hash, role) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO users (email, name, password_hash, role, email_verified) VALUES ($1, $2, $3, $4, $5)"
         f" RETURNING {USER_COLUMNS}",
         email,
         name,
         password_hash,
         role,
+        email_verified,
     )
     assert row is not None
     return row
@@ -32,6 +33,45 @@ async def fetch_user_by_email(ex: Executor, email: str) -> asyncpg.Record | None
 
 async def fetch_user(ex: Executor, user_id: UUID) -> asyncpg.Record | None:
     return await ex.fetchrow(f"SELECT {USER_COLUMNS} FROM users WHERE id = $1", user_id)
+
+
+async def fetch_identity_user(ex: Executor, provider: str, subject: str) -> asyncpg.Record | None:
+    return await ex.fetchrow(
+        f"SELECT {', '.join('u.' + c for c in USER_COLUMNS.split(', '))} FROM oauth_identities i"
+        " JOIN users u ON u.id = i.user_id WHERE i.provider = $1 AND i.subject = $2",
+        provider,
+        subject,
+    )
+
+
+async def insert_identity(
+    ex: Executor, provider: str, subject: str, user_id: UUID, email: str | None
+) -> UUID:
+    """Link the identity to `user_id` unless it is linked already; the user it belongs to."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO oauth_identities (provider, subject, user_id, email) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (provider, subject) DO UPDATE SET user_id = oauth_identities.user_id"
+        " RETURNING user_id",
+        provider,
+        subject,
+        user_id,
+        email,
+    )
+
+
+async def lock_ways_in(ex: Executor, user_id: UUID) -> list[str]:
+    """The providers linked to the account, and "password" when it has one; the account row
+    stays locked until the transaction ends, so two unlinks cannot remove the last way in."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT array_remove(ARRAY(SELECT provider FROM oauth_identities WHERE user_id = u.id)"
+        " || CASE WHEN u.password_hash IS NULL THEN NULL ELSE 'password' END, NULL)"
+        " FROM users u WHERE u.id = $1 FOR UPDATE",
+        user_id,
+    )
+
+
+async def delete_identity(ex: Executor, user_id: UUID, provider: str) -> None:
+    await ex.execute("DELETE FROM oauth_identities WHERE user_id = $1 AND provider = $2", user_id, provider)
 
 
 async def insert_account_token(

@@ -9,11 +9,15 @@ from ..platform.jsonx import json_response
 from ..platform.keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.ratelimit import Limit, client_ip
 from . import service
-from .interface import PRINCIPAL, require_user, set_browser_cookies
+from .errors import OAuthFailed
+from .interface import PRINCIPAL, cookie_names, require_user, set_browser_cookies, set_oauth_state
 from .models import (
     Accepted,
+    AuthorizeUrl,
     Forgot,
     Login,
+    OAuthCallback,
+    OAuthStart,
     Refresh,
     Register,
     ResetPassword,
@@ -21,6 +25,7 @@ from .models import (
     TokenPair,
     VerifyEmail,
 )
+from .oauth import safe_next
 
 routes = web.RouteTableDef()
 TAGS = ("auth",)
@@ -160,3 +165,82 @@ async def reset_password(request: web.Request, body: ResetPassword) -> web.Respo
 async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
     await service.verify_email(request.app[DB], body.token)
     return web.Response(status=204)
+
+
+@routes.get("/api/v1/auth/oauth/{provider}/start")
+@endpoint(
+    summary="Sign in through Google or Facebook: 302 to the provider (state, nonce and PKCE S256)",
+    tags=TAGS,
+    query=OAuthStart,
+    status=302,
+    errors=(404, 429),
+)
+async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
+    app = request.app
+    await _throttle(request, "oauth", app[SETTINGS].rate_limit_login_ip)
+    url, state = await app[AUTH].oauth.begin(request.match_info["provider"], safe_next(query.next))
+    response = _redirect(url)
+    set_oauth_state(response, app[SETTINGS], state)
+    return response
+
+
+@routes.post("/api/v1/auth/oauth/{provider}/link")
+@endpoint(
+    summary="Link Google or Facebook to the signed-in account: the provider URL to open in this browser",
+    tags=TAGS,
+    query=OAuthStart,
+    response=AuthorizeUrl,
+    guard=require_user,
+    errors=(404,),
+)
+async def oauth_link(request: web.Request, query: OAuthStart) -> web.Response:
+    app = request.app
+    user_id = request[PRINCIPAL].user_id
+    url, state = await app[AUTH].oauth.begin(request.match_info["provider"], safe_next(query.next), user_id)
+    response = json_response({"authorize_url": url})
+    set_oauth_state(response, app[SETTINGS], state)
+    return response
+
+
+@routes.delete("/api/v1/auth/oauth/{provider}")
+@endpoint(
+    summary="Unlink Google or Facebook from the signed-in account (not its only way to sign in)",
+    tags=TAGS,
+    status=204,
+    guard=require_user,
+    errors=(404, 409),
+)
+async def oauth_unlink(request: web.Request) -> web.Response:
+    await service.unlink_identity(request.app[DB], request[PRINCIPAL].user_id, request.match_info["provider"])
+    return web.Response(status=204)
+
+
+@routes.get("/api/v1/auth/oauth/{provider}/callback")
+@endpoint(
+    summary="Where the provider sends the browser back: 302 to `next` with a session, or 400",
+    tags=TAGS,
+    query=OAuthCallback,
+    status=302,
+    errors=(400, 403, 404, 409, 429),
+)
+async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Response:
+    app = request.app
+    settings = app[SETTINGS]
+    await _throttle(request, "oauth", settings.rate_limit_login_ip)
+    oauth, name = app[AUTH].oauth, request.match_info["provider"]
+    oauth.provider(name)  # an unknown provider is 404 before anything else
+    if query.error:
+        raise OAuthFailed(f"the provider did not sign you in ({query.error})")
+    browser_state = request.cookies.get(cookie_names(settings)[2], "")
+    identity, flow = await oauth.finish(name, query.state, browser_state, query.code)
+    response = _redirect(flow.next_path)
+    if flow.link_user is not None:
+        await service.link_identity(app[DB], flow.link_user, identity)
+    else:
+        set_browser_cookies(response, settings, await service.provider_sign_in(app[DB], app[AUTH], identity))
+    set_oauth_state(response, settings, None)
+    return response
+
+
+def _redirect(location: str) -> web.Response:
+    return web.Response(status=302, headers={"Location": location})

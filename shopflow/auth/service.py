@@ -16,13 +16,20 @@ from ..platform.mail import enqueue_mail, queue_mail
 from . import queries
 from .backoff import LoginBackoff
 from .errors import (
+    AccountDisabled,
     EmailTaken,
+    IdentityLinked,
     InvalidAccountToken,
     InvalidCredentials,
     InvalidToken,
+    LastWayIn,
+    NotLinked,
+    OAuthFailed,
+    SignInAndLink,
     UnknownAccount,
     WeakPassword,
 )
+from .oauth import Identity, OAuth
 from .passwords import PasswordHasher, is_common
 from .sessions import Sessions
 from .tokens import AccessTokens, Claims
@@ -44,6 +51,7 @@ class Auth:
     sessions: Sessions
     backoff: LoginBackoff
     mail: AccountMail
+    oauth: OAuth
 
 
 def user_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -199,6 +207,56 @@ async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password:
         raise InvalidCredentials("wrong email or password")
     await auth.backoff.succeeded(email)
     return await _signed_in(auth, user)
+
+
+async def provider_sign_in(db: Database, auth: Auth, identity: Identity) -> SignedIn:
+    """Sign in the account a provider identity belongs to, opening one for a new identity.
+    An identity is never joined to an existing account by its email: that takes a sign-in
+    to the account and an explicit link."""
+    async with db.transaction() as conn:
+        user = await queries.fetch_identity_user(conn, identity.provider, identity.subject)
+        if user is None:
+            if not identity.email:
+                raise OAuthFailed("the provider did not share an email address; allow it, or register")
+            if await queries.fetch_user_by_email(conn, identity.email) is not None:
+                raise _sign_in_and_link(identity)
+            try:
+                user = await queries.insert_user(
+                    conn, identity.email, identity.name, None, "customer", identity.email_verified
+                )
+            except asyncpg.UniqueViolationError:  # opened by a concurrent request
+                raise _sign_in_and_link(identity) from None
+            await queries.insert_identity(
+                conn, identity.provider, identity.subject, user["id"], identity.email
+            )
+    if user["status"] != "active":
+        raise AccountDisabled("this account is disabled")
+    return await _signed_in(auth, user)
+
+
+def _sign_in_and_link(identity: Identity) -> SignInAndLink:
+    return SignInAndLink(
+        f"an account with {identity.email} exists: sign in to it, then link {identity.provider.title()}"
+        " from there"
+    )
+
+
+async def link_identity(db: Database, user_id: UUID, identity: Identity) -> None:
+    """Let a signed-in user sign in through a provider from now on."""
+    owner = await queries.insert_identity(db, identity.provider, identity.subject, user_id, identity.email)
+    if owner != user_id:
+        raise IdentityLinked(f"this {identity.provider.title()} account is linked to another account")
+
+
+async def unlink_identity(db: Database, user_id: UUID, provider: str) -> None:
+    """Stop signing in through `provider`, unless it is the account's only way in."""
+    async with db.transaction() as conn:
+        ways_in = await queries.lock_ways_in(conn, user_id)
+        if provider not in ways_in:
+            raise NotLinked(f"{provider.title()} is not linked to this account")
+        if len(ways_in) == 1:
+            raise LastWayIn("this is the account's only way to sign in: set a password first")
+        await queries.delete_identity(conn, user_id, provider)
 
 
 async def refresh(db: Database, auth: Auth, refresh_token: str) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 from aiohttp import web
 from arq.connections import ArqRedis
 
@@ -19,3 +20,4 @@ METRICS = web.AppKey("metrics", Metrics)
 CACHE = web.AppKey("cache", Cache)
 AUTH = web.AppKey("auth", Auth)
 LIMITER = web.AppKey("limiter", RateLimiter)
+HTTP = web.AppKey("http", aiohttp.ClientSession)  # outbound calls: sign-in and payment providers

@@ -30,7 +30,9 @@ from .ratelimit import Limit
 RateLimit = Annotated[Limit, NoDecode, BeforeValidator(lambda v: Limit.parse(v) if isinstance(v, str) else v)]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
-SECRETS = frozenset({"jwt_secret", "password_pepper", "smtp_password"})
+SECRETS = frozenset(
+    {"jwt_secret", "password_pepper", "smtp_password", "google_client_secret", "facebook_app_secret"}
+)
 
 
 def _conventional(name: str, default: Any) -> Any:
@@ -107,10 +109,25 @@ class Settings(BaseSettings):
     rate_limit_forgot_ip: RateLimit = Limit(10, 3600)
     rate_limit_forgot_account: RateLimit = Limit(3, 3600)
 
-    # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER).
+    # Sign-in with Google (OpenID Connect) and Facebook: offered once the client id is set
+    # here and the secret in the environment. The URLs are the providers' own.
+    oauth_state_ttl: int = Field(600, ge=60, le=3600)  # seconds a started sign-in may take
+    google_client_id: str = ""
+    google_authorize_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    google_issuer: tuple[str, ...] = ("https://accounts.google.com", "accounts.google.com")
+    facebook_app_id: str = ""
+    facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
+    facebook_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
+    facebook_me_url: str = "https://graph.facebook.com/v21.0/me"
+
+    # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER, ...).
     jwt_secret: SecretStr = SecretStr("")
     password_pepper: SecretStr = SecretStr("")
     smtp_password: SecretStr = SecretStr("")
+    google_client_secret: SecretStr = SecretStr("")
+    facebook_app_secret: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod
