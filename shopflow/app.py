@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -26,7 +25,7 @@ from .platform.db import create_pool as create_pg_pool
 from .platform.keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
-from .platform.ratelimit import RateLimiter
+from .platform.ratelimit import AddressLimit, RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -60,11 +59,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         local_ttl=settings.local_cache_ttl,
         namespaces=CACHE_NAMESPACES,
     )
-    listener = asyncio.create_task(cache.listen())
+    limit = app[TRAFFIC].address_limit = AddressLimit(
+        redis, settings.rate_limit_api_ip, settings.trusted_proxies, settings.rate_limit_api_settle
+    )
+    tasks = [asyncio.create_task(cache.listen()), asyncio.create_task(limit.run())]
     yield
-    listener.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await listener
+    app[TRAFFIC].address_limit = None
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     await redis.aclose()
 
 

@@ -177,7 +177,7 @@ async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
 )
 async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
     app = request.app
-    await _throttle(request, "oauth", app[SETTINGS].rate_limit_login_ip)
+    await _throttle(request, "oauth", app[SETTINGS].rate_limit_oauth_ip)
     url, state = await app[AUTH].oauth.begin(request.match_info["provider"], safe_next(query.next))
     response = _redirect(url)
     set_oauth_state(response, app[SETTINGS], state)
@@ -226,7 +226,7 @@ async def oauth_unlink(request: web.Request) -> web.Response:
 async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
-    await _throttle(request, "oauth", settings.rate_limit_login_ip)
+    await _throttle(request, "oauth", settings.rate_limit_oauth_ip)
     oauth, name = app[AUTH].oauth, request.match_info["provider"]
     oauth.provider(name)  # an unknown provider is 404 before anything else
     if query.error:

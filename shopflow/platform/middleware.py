@@ -22,6 +22,7 @@ from aiohttp import web
 from . import errors
 from .jsonx import PROBLEM_JSON, dumps
 from .metrics import Metrics
+from .ratelimit import AddressLimit
 
 log = logging.getLogger("shopflow.http")
 
@@ -76,6 +77,7 @@ class Traffic:
         self.metrics = metrics
         self.headers = headers  # added to every response
         self.in_flight = 0
+        self.address_limit: AddressLimit | None = None  # on /api/, once Redis is there
         self.deadlines: dict[asyncio.Task[Any], float] = {}
         self.timed_out: set[asyncio.Task[Any]] = set()
         self._prefix = secrets.token_hex(6)
@@ -138,6 +140,12 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
         response = problem_response(errors.NotFound("no such resource"), rid)
     elif traffic.in_flight >= traffic.limit:
         response = problem_response(errors.Unavailable("too many requests in flight"), rid)
+    elif (
+        traffic.address_limit is not None
+        and request.path.startswith("/api/")
+        and (refused := traffic.address_limit.admit(request)) is not None
+    ):
+        response = problem_response(refused, rid)
     else:
         traffic.in_flight += 1
         task = request.task

@@ -1,16 +1,23 @@
-"""Rate limits in Redis: GCRA, one atomic Lua script per check, shared by every process.
+"""Rate limits in Redis: GCRA in atomic Lua scripts, shared by every process.
 
 A limit "N/S" allows N requests per S seconds, in bursts of up to N. Over it, the caller
 gets 429 with Retry-After and the RateLimit-* headers.
+
+`RateLimiter.hit` checks one request per Redis call, for the limits on sign-in and the like.
+`AddressLimit`, the general limit on the whole API, must not cost every request a round
+trip: each process counts locally and settles its counts with Redis a few times a second.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import logging
 import math
 import time
 from dataclasses import dataclass
 
+import redis.exceptions
 from aiohttp import web
 from redis.asyncio import Redis
 
@@ -32,6 +39,25 @@ end
 redis.call('SET', KEYS[1], new_tat, 'PX', math.max(1, math.ceil(new_tat - now)))
 return {1, math.floor((now - allow_at) / interval), 0, new_tat - now}
 """
+
+# Charge requests already served. KEYS: buckets. ARGV: now (ms), emission interval (ms),
+# burst, then one count per bucket. Returns, per bucket, how long (ms) until it may send
+# its next request (0: now).
+_CHARGE = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local waits = {}
+for i, key in ipairs(KEYS) do
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  tat = tat + tonumber(ARGV[3 + i]) * interval
+  redis.call('SET', key, tat, 'PX', math.max(1, math.ceil(tat - now)))
+  waits[i] = math.max(0, math.ceil(tat - (burst - 1) * interval - now))
+end
+return waits
+"""
+log = logging.getLogger("shopflow.ratelimit")
 
 
 @dataclass(frozen=True)
@@ -62,16 +88,82 @@ class RateLimiter:
             args=[int(time.time() * 1000), interval, limit.count],
         )
         if not allowed:
-            retry = max(1, math.ceil(int(retry_ms) / 1000))
-            raise RateLimited(
-                f"too many {name} requests; try again in {retry} s",
-                headers={
-                    "Retry-After": str(retry),
-                    "RateLimit-Limit": str(limit.count),
-                    "RateLimit-Remaining": str(remaining),
-                    "RateLimit-Reset": str(max(1, math.ceil(int(reset_ms) / 1000))),
-                },
-            )
+            raise refusal(name, limit, int(retry_ms) / 1000, int(remaining), int(reset_ms) / 1000)
+
+
+def refusal(name: str, limit: Limit, retry: float, remaining: int = 0, reset: float = 0) -> RateLimited:
+    """The 429 for `limit`, when the caller may come back in `retry` seconds."""
+    retry_after = max(1, math.ceil(retry))
+    return RateLimited(
+        f"too many {name} requests; try again in {retry_after} s",
+        headers={
+            "Retry-After": str(retry_after),
+            "RateLimit-Limit": str(limit.count),
+            "RateLimit-Remaining": str(remaining),
+            "RateLimit-Reset": str(max(1, math.ceil(max(reset, retry)))),
+        },
+    )
+
+
+class AddressLimit:
+    """The general limit per client address on the whole API.
+
+    Each process counts its requests per address and every `every` seconds charges them to
+    the shared GCRA buckets in one script run; an address found over the limit there is
+    refused by the process until it is back under. Between settlements, a process refuses
+    an address on its own once it has sent a whole burst. So an address gets at most its
+    limit plus, in each process, what it sends in one interval (at most a burst), for one
+    Redis call per process and interval rather than one per request.
+    """
+
+    def __init__(
+        self, redis: Redis, limit: Limit, trusted_proxies: tuple[Network, ...], every: float
+    ) -> None:
+        self.limit = limit
+        self.trusted_proxies = trusted_proxies
+        self.every = every
+        self.pending: dict[str, int] = {}  # requests per address since the last settlement
+        self.blocked: dict[str, float] = {}  # address -> when (monotonic) it may come back
+        self._charge = redis.register_script(_CHARGE)
+
+    def admit(self, request: web.Request) -> RateLimited | None:
+        """None when the request may go on, else the refusal to answer with."""
+        address = client_ip(request, self.trusted_proxies)
+        until = self.blocked.get(address)
+        if until is not None:
+            wait = until - time.monotonic()
+            if wait > 0:
+                return refusal("API", self.limit, wait)
+            del self.blocked[address]
+        count = self.pending.get(address, 0) + 1
+        if count > self.limit.count:
+            self.blocked[address] = time.monotonic() + self.every
+            return refusal("API", self.limit, self.every)
+        self.pending[address] = count
+        return None
+
+    async def settle(self) -> None:
+        pending, self.pending = self.pending, {}
+        if not pending:
+            return
+        interval = self.limit.seconds * 1000 / self.limit.count
+        waits = await self._charge(
+            keys=[f"rl:api:{address}" for address in pending],
+            args=[int(time.time() * 1000), interval, self.limit.count, *pending.values()],
+        )
+        now = time.monotonic()
+        self.blocked = {a: t for a, t in self.blocked.items() if t > now}
+        for address, wait_ms in zip(pending, waits, strict=True):
+            if int(wait_ms) > 0:
+                self.blocked[address] = now + int(wait_ms) / 1000
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            try:
+                await self.settle()
+            except (OSError, redis.exceptions.RedisError) as e:  # counts are dropped: fail open
+                log.warning("could not settle the API rate limit: %r", e)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -88,10 +88,13 @@ class Settings(BaseSettings):
 
     # Rate limits, "N/S": N requests per S seconds, per client address or per account.
     trusted_proxies: tuple[IPvAnyNetwork, ...] = ()  # only their X-Forwarded-For is believed
+    rate_limit_api_ip: RateLimit = Limit(3000, 60)  # every /api/ request, per client address
+    rate_limit_api_settle: float = Field(0.5, gt=0, le=10)  # seconds between a process's settlements
     rate_limit_login_ip: RateLimit = Limit(20, 60)
     rate_limit_login_account: RateLimit = Limit(10, 60)
     rate_limit_register_ip: RateLimit = Limit(10, 3600)
     rate_limit_refresh_ip: RateLimit = Limit(60, 60)
+    rate_limit_oauth_ip: RateLimit = Limit(30, 60)
     login_backoff_after: int = Field(5, ge=1)  # failed sign-ins before each next one must wait
     login_backoff_max: int = Field(900, ge=1)  # seconds; the wait doubles up to this, never locks out
 

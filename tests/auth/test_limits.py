@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from shopflow.app import create_app
@@ -81,3 +82,29 @@ async def test_very_high_limits_work_too(make_client: Any, make_settings: Any) -
     client = await make_client(create_app(make_settings(rate_limit_login_ip="100000000/1")))
     body = {"email": "a@example.com", "password": "x" * 8}
     assert [(await client.post("/api/v1/auth/login", json=body)).status for _ in range(3)] == [401] * 3
+
+
+async def test_the_whole_api_is_limited_per_address_across_processes(
+    make_client: Any, make_settings: Any
+) -> None:
+    settings = make_settings(rate_limit_api_ip="6/60", rate_limit_api_settle=0.05)
+    one, two = [await make_client(create_app(settings)) for _ in range(2)]  # two processes, one Redis
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]  # not from a trusted proxy
+    assert [(await one.get("/api/v1/categories", headers=h)).status for h in spoofed] == [200] * 4
+    assert [(await two.get("/api/v1/products")).status for _ in range(2)] == [200, 200]
+    await asyncio.sleep(0.2)  # both have settled: the 6 are spent
+    # A process learns that an address is over the limit when it settles that address's
+    # requests: at the latest, the first request after the limit is spent plus one settlement.
+    for client in (one, two):
+        await client.get("/api/v1/categories")
+        await asyncio.sleep(0.2)
+        refused = await client.get("/api/v1/categories")
+        assert refused.status == 429 and (await refused.json())["code"] == "rate_limited"
+        assert int(refused.headers["Retry-After"]) >= 1 and refused.headers["RateLimit-Limit"] == "6"
+    assert (await one.get("/healthz")).status == 200  # not the API
+
+
+async def test_one_process_refuses_a_burst_before_it_settles(make_client: Any, make_settings: Any) -> None:
+    client = await make_client(create_app(make_settings(rate_limit_api_ip="3/60", rate_limit_api_settle=10)))
+    statuses = [(await client.get("/api/v1/categories")).status for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
