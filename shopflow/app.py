@@ -18,11 +18,14 @@ from .auth.sessions import Sessions
 from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
 from .catalog.service import CACHE_NAMESPACES
+from .checkout import routes as checkout_routes
+from .checkout.orders import Pricing
+from .checkout.payments import Manual, Payments
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
-from .platform.keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, REDIS, SETTINGS
+from .platform.keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SETTINGS
 from .platform.metrics import Metrics
 from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
@@ -111,6 +114,10 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or load_settings()
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
+    app[PRICING] = Pricing(
+        settings.currency, settings.shipping_rates, settings.tax_rates, settings.reservation_ttl
+    )
+    app[PAYMENTS] = Payments({"manual": Manual()})
     app[METRICS] = metrics = Metrics()
     headers = response_headers(production=not settings.dev)
     traffic = app[TRAFFIC] = Traffic(
@@ -121,5 +128,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)
+    app.router.add_routes(checkout_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     return app

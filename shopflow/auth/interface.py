@@ -80,6 +80,14 @@ async def require_user(request: web.Request) -> Claims:
     return claims
 
 
+async def optional_user(request: web.Request) -> Claims | None:
+    """The signed-in caller when the request carries credentials (which must then be
+    good), else None: for endpoints guests may use too."""
+    if bearer_token(request) is None and not request.cookies.get(cookie_names(request.app[SETTINGS])[0]):
+        return None
+    return await require_user(request)
+
+
 async def require_staff(request: web.Request) -> Claims:
     """A signed-in staff member or admin; customers get 403."""
     claims = await require_user(request)

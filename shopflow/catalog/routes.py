@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from aiohttp import web
 
 from ..auth.interface import require_staff
-from ..platform.endpoint import endpoint
-from ..platform.errors import NotFound
+from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response, raw_json_response
 from ..platform.keys import CACHE, DB, SETTINGS
 from . import service
@@ -28,14 +25,6 @@ from .models import (
 
 routes = web.RouteTableDef()
 TAGS = ("catalog",)
-
-
-def _uuid(request: web.Request, name: str) -> UUID:
-    """A UUID path parameter; anything else names nothing, so 404."""
-    try:
-        return UUID(request.match_info[name])
-    except ValueError:
-        raise NotFound(f"no {name} {request.match_info[name]!r}") from None
 
 
 @routes.get("/api/v1/products")
@@ -101,7 +90,7 @@ async def create_product(request: web.Request, body: ProductCreate) -> web.Respo
 )
 async def update_product(request: web.Request, body: ProductUpdate) -> web.Response:
     app = request.app
-    doc = await service.update_product(app[DB], app[CACHE], _uuid(request, "product"), body)
+    doc = await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), body)
     return raw_json_response(doc)
 
 
@@ -116,7 +105,7 @@ async def update_product(request: web.Request, body: ProductUpdate) -> web.Respo
 async def delete_product(request: web.Request) -> web.Response:
     app = request.app
     archive = ProductUpdate(status="archived")
-    await service.update_product(app[DB], app[CACHE], _uuid(request, "product"), archive)
+    await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), archive)
     return web.Response(status=204)
 
 
@@ -133,7 +122,7 @@ async def delete_product(request: web.Request) -> web.Response:
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
     app = request.app
     doc = await service.add_variant(
-        app[DB], app[CACHE], _uuid(request, "product"), body, app[SETTINGS].currency
+        app[DB], app[CACHE], path_uuid(request, "product"), body, app[SETTINGS].currency
     )
     return raw_json_response(doc, status=201)
 
@@ -150,7 +139,7 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
     app = request.app
     doc = await service.update_variant(
-        app[DB], app[CACHE], _uuid(request, "variant_id"), body, app[SETTINGS].currency
+        app[DB], app[CACHE], path_uuid(request, "variant_id"), body, app[SETTINGS].currency
     )
     return raw_json_response(doc)
 
@@ -164,7 +153,7 @@ async def update_variant(request: web.Request, body: VariantUpdate) -> web.Respo
     errors=(404, 409),
 )
 async def delete_variant(request: web.Request) -> web.Response:
-    await service.delete_variant(request.app[DB], request.app[CACHE], _uuid(request, "variant_id"))
+    await service.delete_variant(request.app[DB], request.app[CACHE], path_uuid(request, "variant_id"))
     return web.Response(status=204)
 
 

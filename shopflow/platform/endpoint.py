@@ -16,11 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
+from uuid import UUID
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import Invalid, MalformedJSON, UnsupportedMediaType
+from .errors import Invalid, MalformedJSON, NotFound, UnsupportedMediaType
 
 Guard = Callable[[web.Request], Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -81,6 +82,14 @@ def _no_nul(field: str) -> Invalid:
 
 # A JSON \u0000 escape: "\u0000" preceded by an even number of backslashes.
 _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def path_uuid(request: web.Request, name: str) -> UUID:
+    """A UUID path parameter; anything else names nothing, so 404."""
+    try:
+        return UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no {name} {request.match_info[name]!r}") from None
 
 
 def parse_query(request: web.Request, model: type[M]) -> M:

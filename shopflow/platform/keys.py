@@ -7,6 +7,8 @@ from aiohttp import web
 from arq.connections import ArqRedis
 
 from ..auth.service import Auth
+from ..checkout.orders import Pricing
+from ..checkout.payments import Payments
 from .cache import Cache
 from .db import Database
 from .metrics import Metrics
@@ -20,4 +22,6 @@ METRICS = web.AppKey("metrics", Metrics)
 CACHE = web.AppKey("cache", Cache)
 AUTH = web.AppKey("auth", Auth)
 LIMITER = web.AppKey("limiter", RateLimiter)
+PRICING = web.AppKey("pricing", Pricing)
+PAYMENTS = web.AppKey("payments", Payments)
 HTTP = web.AppKey("http", aiohttp.ClientSession)  # outbound calls: sign-in and payment providers

@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .countries import COUNTRIES
 from .ratelimit import Limit
 
 # "N/S" in files and the environment, a Limit in code.
@@ -124,6 +125,22 @@ class Settings(BaseSettings):
     facebook_authorize_url: str = "https://www.facebook.com/v21.0/dialog/oauth"
     facebook_token_url: str = "https://graph.facebook.com/v21.0/oauth/access_token"
     facebook_me_url: str = "https://graph.facebook.com/v21.0/me"
+
+    # Carts, checkout and orders. Money in minor units; tax rates in basis points (1900 = 19 %),
+    # charged on the subtotal and shipping; "default" covers the countries not named.
+    cart_ttl: int = Field(30 * 86400, ge=3600)  # seconds an idle cart lives
+    reservation_ttl: int = Field(900, ge=60)  # seconds stock is held for an unpaid order
+    shipping_rates: dict[str, int] = {"default": 1500, "US": 500}
+    tax_rates: dict[str, int] = {"default": 0}
+
+    @field_validator("shipping_rates", "tax_rates")
+    @classmethod
+    def _per_country(cls, v: dict[str, int]) -> dict[str, int]:
+        if "default" not in v:
+            raise ValueError('needs a "default" entry')
+        if bad := [k for k, n in v.items() if n < 0 or (k != "default" and k not in COUNTRIES)]:
+            raise ValueError(f"unknown country or negative amount: {', '.join(bad)}")
+        return v
 
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER, ...).
     jwt_secret: SecretStr = SecretStr("")

@@ -1,0 +1,1 @@
+"""Carts, checkout, stock reservations, orders and payments."""

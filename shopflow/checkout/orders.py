@@ -1,0 +1,346 @@
+"""Orders: placing one from a cart (stock reserved in the same transaction), its status
+machine, payment, fulfilment, cancellation and refunds.
+
+Status moves only through `_move`, which checks TRANSITIONS in the UPDATE itself and writes
+the history row in the same transaction:
+
+    pending_payment → paid → fulfilled → delivered
+    pending_payment → cancelled (by the buyer, staff, or the reservation expiring)
+    paid → cancelled (stock back on hand, money refunded)
+    paid, fulfilled, delivered → partially_refunded → refunded
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from ..platform.db import Database, Executor
+from ..platform.errors import Invalid
+from ..platform.mail import queue_mail
+from ..platform.pagination import decode_cursor, encode_cursor
+from . import queries
+from .carts import Caller, find_cart, money
+from .errors import (
+    CartClosed,
+    EmptyCart,
+    InvalidTransition,
+    OrderNotFound,
+    OutOfStock,
+    RefundTooLarge,
+    UnavailableItems,
+)
+from .models import OrderFilter
+from .payments import Charge, Provider
+
+# The statuses an order may move to, and from which.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "paid": frozenset({"pending_payment"}),
+    "fulfilled": frozenset({"paid", "partially_refunded"}),
+    "delivered": frozenset({"fulfilled"}),
+    "cancelled": frozenset({"pending_payment", "paid", "partially_refunded"}),
+    "partially_refunded": frozenset({"paid", "fulfilled", "delivered", "partially_refunded"}),
+    "refunded": frozenset({"paid", "fulfilled", "delivered", "partially_refunded"}),
+}
+NOT_SHIPPED = frozenset({"pending_payment", "paid", "partially_refunded"})
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_order_number() -> str:
+    """Like SF-7K3M-9QXP: 40 random bits, so numbers say nothing about order volume."""
+    chars = "".join(secrets.choice(_ALPHABET) for _ in range(8))
+    return f"SF-{chars[:4]}-{chars[4:]}"
+
+
+@dataclass(frozen=True)
+class Pricing:
+    currency: str
+    shipping_rates: dict[str, int]
+    tax_rates: dict[str, int]  # basis points
+    reservation_ttl: int
+
+    def totals(self, subtotal: int, country: str) -> dict[str, int]:
+        shipping = self.shipping_rates.get(country, self.shipping_rates["default"])
+        bps = self.tax_rates.get(country, self.tax_rates["default"])
+        tax = ((subtotal + shipping) * bps + 5000) // 10000  # rounded half up
+        return {"subtotal": subtotal, "shipping": shipping, "tax": tax, "total": subtotal + shipping + tax}
+
+
+async def _move(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg.Record:
+    """Change the order's status if TRANSITIONS allow it from where it is; else 409."""
+    row = await queries.set_status(ex, order_id, status, TRANSITIONS[status])
+    if row is None:
+        current = await queries.fetch_order_row(ex, order_id)
+        raise InvalidTransition(
+            f"an order that is {current['status'] if current else 'gone'} cannot become {status}"
+        )
+    await queries.add_history(ex, order_id, status, note)
+    return row
+
+
+def charge_of(order: asyncpg.Record) -> Charge:
+    return Charge(order["id"], order["number"], order["total"], order["currency"], order["email"])
+
+
+async def place_order(
+    db: Database, pricing: Pricing, cart_id: UUID, caller: Caller, request: dict[str, Any]
+) -> asyncpg.Record:
+    """Turn the cart into an order, holding its stock, all in one transaction: every line's
+    SKU is locked in key order and checked; if any is short, nothing is held (409)."""
+    async with db.transaction() as conn:
+        cart = await find_cart(conn, cart_id, caller, lock=True)
+        if cart["status"] != "open":
+            raise CartClosed("this cart has been checked out already")
+        lines = await queries.fetch_cart_lines(conn, cart_id)
+        if not lines:
+            raise EmptyCart("add something to the cart first")
+        if gone := [line["sku"] for line in lines if not line["for_sale"]]:
+            raise UnavailableItems(f"no longer for sale: {', '.join(gone)}", extra={"skus": gone})
+        wanted: Counter[str] = Counter()
+        for line in lines:
+            wanted[line["sku"]] += line["quantity"]
+        wanted = Counter(dict(sorted(wanted.items())))
+        available = await queries.lock_stock(conn, list(wanted))
+        short = [
+            {"sku": sku, "requested": n, "available": max(0, available.get(sku, 0))}
+            for sku, n in wanted.items()
+            if available.get(sku, 0) < n
+        ]
+        if short:
+            raise OutOfStock(short)
+        shipping_address = request["shipping_address"]
+        values = {
+            "user_id": cart["user_id"] or caller.user_id,
+            "cart_id": cart_id,
+            "email": request["email"],
+            "currency": pricing.currency,
+            "shipping_address": shipping_address,
+            "billing_address": request.get("billing_address") or shipping_address,
+            "payment_provider": request["payment_provider"],
+            **pricing.totals(
+                sum(line["unit_price"] * line["quantity"] for line in lines), shipping_address["country"]
+            ),
+        }
+        order_id = await _insert_order(conn, values)
+        await queries.insert_lines(conn, order_id, lines)
+        await queries.reserve(conn, order_id, dict(wanted), pricing.reservation_ttl)
+        await queries.add_history(conn, order_id, "pending_payment", "order placed")
+        await queries.close_cart(conn, cart_id)
+        order = await queries.fetch_order_row(conn, order_id)
+    assert order is not None
+    return order
+
+
+async def _insert_order(conn: asyncpg.Connection, values: dict[str, Any]) -> UUID:
+    for _ in range(5):
+        try:
+            async with conn.transaction():  # a savepoint: a clashing number is retried
+                return await queries.insert_order(conn, new_order_number(), values)
+        except asyncpg.UniqueViolationError as e:
+            if e.constraint_name != "orders_number_key":
+                raise
+    raise RuntimeError("no free order number in 5 tries")
+
+
+async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
+    await queries.set_payment(db, order_id, "pending", ref)
+
+
+async def abandon(db: Database, order_id: UUID, note: str) -> None:
+    """Cancel an order whose payment could not even start; its stock goes back."""
+    async with db.transaction() as conn:
+        await queries.release_reservations(conn, order_id)
+        await _move(conn, order_id, "cancelled", note)
+        await queries.set_payment(conn, order_id, "cancelled")
+
+
+def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:
+    """The order for its owner or staff, or a guest order for whoever has its random id (as
+    with guest carts); anyone else gets 404, as if it did not exist."""
+    if row is None or not (caller.staff or row["user_id"] is None or row["user_id"] == caller.user_id):
+        raise OrderNotFound("no such order")
+    return row
+
+
+async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> asyncpg.Record:
+    """The order document, for its owner or staff."""
+    return _visible(await queries.fetch_order_document(ex, order_id), caller)
+
+
+def order_document(row: asyncpg.Record) -> dict[str, Any]:
+    currency = row["currency"]
+    return {
+        "id": row["id"],
+        "number": row["number"],
+        "status": row["status"],
+        "email": row["email"],
+        "items": [
+            {
+                **item,
+                "unit_price": money(item["unit_price"], currency),
+                "line_total": money(item["line_total"], currency),
+            }
+            for item in row["items"]
+        ],
+        "totals": {k: money(row[k], currency) for k in ("subtotal", "shipping", "tax", "total", "refunded")},
+        "shipping_address": row["shipping_address"],
+        "billing_address": row["billing_address"],
+        "payment": {"provider": row["payment_provider"], "status": row["payment_status"]},
+        "history": row["history"],
+        "shipments": row["shipments"],
+        "created_at": row["created_at"],
+    }
+
+
+async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) -> str:
+    """Apply a successful payment, once: "paid", "already" (nothing to do), or "refund" when
+    the order was cancelled meanwhile and its stock is gone, so the money must go back."""
+    order = await queries.fetch_order_row(conn, order_id, lock=True)
+    if order is None:
+        raise OrderNotFound("no such order")
+    if order["payment_status"] in ("paid", "refunded", "partially_refunded"):
+        return "already"
+    if order["status"] == "pending_payment":
+        await queries.commit_reservations(conn, order_id)
+        await _move(conn, order_id, "paid", note)
+    elif (
+        order["status"] == "cancelled"
+        and order["payment_status"] == "pending"  # expired, not cancelled by anyone
+        and await queries.take_released(conn, order_id)
+    ):
+        # paid after its reservation expired, and the stock is still there: sold after all
+        await queries.set_status(conn, order_id, "paid", ["cancelled"])
+        await queries.add_history(conn, order_id, "paid", f"{note}, after the reservation expired")
+    else:
+        return "refund"
+    await queries.set_payment(conn, order_id, "paid")
+    await queue_mail(conn, order["email"], f"Order {order['number']} is confirmed", _confirmation(order))
+    return "paid"
+
+
+def _confirmation(order: asyncpg.Record) -> str:
+    total = f"{order['total'] / 100:.2f} {order['currency']}"
+    return (
+        f"Thank you for your order {order['number']}.\n\nWe have your payment of {total} and will "
+        "let you know when it ships.\n"
+    )
+
+
+async def fail_payment(db: Database, order_id: UUID, status: str) -> None:
+    """Note a failed or cancelled payment; the order stays open until it expires."""
+    await db.execute(
+        "UPDATE orders SET payment_status = $2, updated_at = now()"
+        " WHERE id = $1 AND payment_status = 'pending'",
+        order_id,
+        status,
+    )
+
+
+async def expire(db: Database, order_id: UUID) -> bool:
+    """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
+    async with db.transaction() as conn:
+        order = await queries.fetch_order_row(conn, order_id, lock=True)
+        if order is None or order["status"] != "pending_payment":
+            return False
+        await queries.release_reservations(conn, order_id)
+        await _move(conn, order_id, "cancelled", "not paid in time; the stock was released")
+    return True
+
+
+async def cancel(db: Database, provider: Provider, order_id: UUID, caller: Caller, reason: str) -> None:
+    """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
+    async with db.transaction() as conn:
+        order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
+        if order["status"] not in NOT_SHIPPED:
+            raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
+        note = reason or ("cancelled by staff" if caller.staff else "cancelled by the buyer")
+        if order["status"] == "pending_payment":
+            await queries.release_reservations(conn, order_id)
+            await _move(conn, order_id, "cancelled", note)
+            await queries.set_payment(conn, order_id, "cancelled")
+        else:
+            remaining = order["total"] - order["refunded"]
+            ref = await provider.refund(
+                order["payment_ref"], charge_of(order), remaining, f"cancel-{order_id}"
+            )
+            await queries.insert_refund(conn, order_id, remaining, note, ref)
+            await queries.restock(conn, order_id)
+            await _move(conn, order_id, "cancelled", note)
+            await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
+    if order["status"] == "pending_payment":
+        await provider.cancel(order["payment_ref"])
+
+
+async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
+    async with db.transaction() as conn:
+        await _move(conn, order_id, "fulfilled", f"shipped with {carrier}, tracking {tracking_number}")
+        await queries.insert_shipment(conn, order_id, carrier, tracking_number)
+
+
+async def deliver(db: Database, order_id: UUID) -> None:
+    async with db.transaction() as conn:
+        await _move(conn, order_id, "delivered", "delivered")
+
+
+async def refund(db: Database, provider: Provider, order_id: UUID, amount: int | None, reason: str) -> None:
+    """Refund part or all of what is left; the order row is locked through the provider call,
+    so two refunds cannot both spend the same money."""
+    async with db.transaction() as conn:
+        order = await queries.fetch_order_row(conn, order_id, lock=True)
+        if order is None:
+            raise OrderNotFound("no such order")
+        if order["payment_status"] not in ("paid", "partially_refunded"):
+            raise InvalidTransition(f"an order whose payment is {order['payment_status']} cannot be refunded")
+        remaining = order["total"] - order["refunded"]
+        amount = remaining if amount is None else amount
+        if amount > remaining:
+            raise RefundTooLarge(
+                f"at most {remaining} is left to refund",
+                errors=[{"field": "amount", "message": f"at most {remaining}"}],
+            )
+        refunded = order["refunded"] + amount
+        ref = await provider.refund(
+            order["payment_ref"], charge_of(order), amount, f"refund-{order_id}-{refunded}"
+        )
+        status = "refunded" if refunded == order["total"] else "partially_refunded"
+        await queries.insert_refund(conn, order_id, amount, reason, ref)
+        await _move(conn, order_id, status, reason or f"refunded {amount}")
+        await queries.set_payment(conn, order_id, status, refunded=refunded)
+
+
+async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:
+    """A page of orders, newest first."""
+    after = None
+    if query.cursor:
+        at, order_id = decode_cursor(query.cursor, (str, str))
+        try:
+            after = (datetime.fromisoformat(at), UUID(order_id))
+        except ValueError:
+            raise Invalid(
+                "the cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor"}]
+            ) from None
+    rows = await queries.fetch_orders(
+        db, query.status, query.created_from, query.created_to, after, query.limit + 1
+    )
+    page = rows[: query.limit]
+    items = [{**dict(r), "total": money(r["total"], r["currency"])} for r in page]
+    last = page[-1] if len(rows) > query.limit else None
+    return {
+        "items": items,
+        "next_cursor": encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None,
+    }
+
+
+async def mark_paid(db: Database, order_id: UUID, note: str) -> str:
+    """Staff record a manual payment."""
+    async with db.transaction() as conn:
+        outcome = await record_payment(conn, order_id, note)
+    if outcome == "refund":
+        raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
+    return outcome

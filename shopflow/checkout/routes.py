@@ -1,0 +1,270 @@
+"""The checkout component's HTTP routes: carts, checkout and orders."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
+from ..platform.endpoint import endpoint, path_uuid
+from ..platform.errors import Unavailable
+from ..platform.idempotency import idempotent
+from ..platform.jsonx import json_response
+from ..platform.keys import DB, PAYMENTS, PRICING, SETTINGS
+from . import carts, orders
+from .carts import GUEST, Caller
+from .models import (
+    Cart,
+    CheckoutRequest,
+    Fulfil,
+    ItemQuantity,
+    NewItem,
+    Order,
+    OrderFilter,
+    OrderPage,
+    Placed,
+    Refund,
+)
+
+routes = web.RouteTableDef()
+CART_TAGS, ORDER_TAGS = ("carts",), ("orders",)
+
+
+def _caller(request: web.Request) -> Caller:
+    claims = request.get(PRINCIPAL)
+    return Caller(claims.user_id, claims.role in STAFF_ROLES) if claims else GUEST
+
+
+def _cart_settings(request: web.Request) -> tuple[int, str]:
+    settings = request.app[SETTINGS]
+    return settings.cart_ttl, settings.currency
+
+
+@routes.post("/api/v1/carts")
+@endpoint(
+    summary="Start a cart (a signed-in caller's is bound to them, and reused while open)",
+    tags=CART_TAGS,
+    response=Cart,
+    status=201,
+    guard=optional_user,
+)
+async def create_cart(request: web.Request) -> web.Response:
+    db, caller = request.app[DB], _caller(request)
+    ttl, currency = _cart_settings(request)
+    cart_id = await carts.open_cart(db, caller, ttl)
+    return json_response(await carts.show_cart(db, cart_id, caller, currency), status=201)
+
+
+@routes.get("/api/v1/carts/{cart}")
+@endpoint(summary="A cart, priced from the catalog now", tags=CART_TAGS, response=Cart, guard=optional_user)
+async def get_cart(request: web.Request) -> web.Response:
+    _, currency = _cart_settings(request)
+    cart = await carts.show_cart(request.app[DB], path_uuid(request, "cart"), _caller(request), currency)
+    return json_response(cart)
+
+
+@routes.post("/api/v1/carts/{cart}/items")
+@endpoint(
+    summary="Add a variant (quantity 1-99, summed with what the cart has)",
+    tags=CART_TAGS,
+    body=NewItem,
+    response=Cart,
+    status=201,
+    guard=optional_user,
+    errors=(404, 409),
+)
+async def add_item(request: web.Request, body: NewItem) -> web.Response:
+    ttl, currency = _cart_settings(request)
+    cart = await carts.add_item(
+        request.app[DB],
+        path_uuid(request, "cart"),
+        _caller(request),
+        body.variant_id,
+        body.quantity,
+        ttl,
+        currency,
+    )
+    return json_response(cart, status=201)
+
+
+@routes.patch("/api/v1/carts/{cart}/items/{item}")
+@endpoint(
+    summary="Change an item's quantity (0 removes it)",
+    tags=CART_TAGS,
+    body=ItemQuantity,
+    response=Cart,
+    guard=optional_user,
+    errors=(404, 409),
+)
+async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
+    ttl, currency = _cart_settings(request)
+    cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
+    cart = await carts.set_quantity(
+        request.app[DB], cart_id, _caller(request), item_id, body.quantity, ttl, currency
+    )
+    return json_response(cart)
+
+
+@routes.delete("/api/v1/carts/{cart}/items/{item}")
+@endpoint(summary="Remove an item", tags=CART_TAGS, response=Cart, guard=optional_user, errors=(404, 409))
+async def delete_item(request: web.Request) -> web.Response:
+    ttl, currency = _cart_settings(request)
+    cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
+    return json_response(
+        await carts.remove_item(request.app[DB], cart_id, _caller(request), item_id, ttl, currency)
+    )
+
+
+@routes.post("/api/v1/carts/{cart}/merge")
+@endpoint(
+    summary="Fold a guest cart into the signed-in user's cart; lines no longer for sale are dropped"
+    " and listed in `dropped`",
+    tags=CART_TAGS,
+    guard=require_user,
+    errors=(404, 409),
+)
+async def merge_cart(request: web.Request) -> web.Response:
+    ttl, currency = _cart_settings(request)
+    user_id = request[PRINCIPAL].user_id
+    return json_response(
+        await carts.merge_guest_cart(request.app[DB], path_uuid(request, "cart"), user_id, ttl, currency)
+    )
+
+
+@routes.post("/api/v1/carts/{cart}/checkout")
+@endpoint(
+    summary="Place the order: stock reserved, payment started (Idempotency-Key honoured)",
+    tags=CART_TAGS,
+    body=CheckoutRequest,
+    response=Placed,
+    status=201,
+    guard=optional_user,
+    errors=(404, 409, 503),
+)
+async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
+    app, caller = request.app, _caller(request)
+    db, cart_id = app[DB], path_uuid(request, "cart")
+    provider = app[PAYMENTS].get(body.payment_provider)  # 422 before anything is held
+
+    async def place() -> web.Response:
+        order = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
+        try:
+            started = await provider.start(orders.charge_of(order))
+        except Exception as e:
+            await orders.abandon(db, order["id"], f"the payment could not be started: {e}")
+            raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
+        if started.ref is not None:
+            await orders.attach_payment(db, order["id"], started.ref)
+        document = orders.order_document(await orders.visible_order(db, order["id"], caller))
+        payment = {
+            "provider": provider.name,
+            "status": "pending",
+            "client_secret": started.client_secret,
+            "approve_url": started.approve_url,
+        }
+        return json_response({"order": document, "payment": payment}, status=201)
+
+    return await idempotent(request, db, str(caller.user_id or "guest"), place)
+
+
+@routes.get("/api/v1/orders")
+@endpoint(
+    summary="Orders, newest first, by status and creation date (staff)",
+    tags=ORDER_TAGS,
+    query=OrderFilter,
+    response=OrderPage,
+    guard=require_staff,
+)
+async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
+    return json_response(await orders.list_orders(request.app[DB], query))
+
+
+@routes.get("/api/v1/orders/{order}")
+@endpoint(
+    summary="An order: its owner, staff, or for a guest order whoever has its id",
+    tags=ORDER_TAGS,
+    response=Order,
+    guard=optional_user,
+)
+async def get_order(request: web.Request) -> web.Response:
+    return await _order_answer(request)
+
+
+async def _order_answer(request: web.Request) -> web.Response:
+    row = await orders.visible_order(request.app[DB], path_uuid(request, "order"), _caller(request))
+    return json_response(orders.order_document(row))
+
+
+@routes.post("/api/v1/orders/{order}/cancel")
+@endpoint(
+    summary="Cancel before shipment (the buyer or staff): stock released, payment refunded",
+    tags=ORDER_TAGS,
+    response=Order,
+    guard=optional_user,
+    errors=(404, 409),
+)
+async def cancel_order(request: web.Request) -> web.Response:
+    app, order_id = request.app, path_uuid(request, "order")
+    row = await orders.visible_order(app[DB], order_id, _caller(request))
+    await orders.cancel(app[DB], app[PAYMENTS].get(row["payment_provider"]), order_id, _caller(request), "")
+    return await _order_answer(request)
+
+
+@routes.post("/api/v1/orders/{order}/fulfill")
+@endpoint(
+    summary="Ship a paid order: carrier and tracking number (staff)",
+    tags=ORDER_TAGS,
+    body=Fulfil,
+    response=Order,
+    guard=require_staff,
+    errors=(404, 409),
+)
+async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
+    await orders.fulfil(request.app[DB], path_uuid(request, "order"), body.carrier, body.tracking_number)
+    return await _order_answer(request)
+
+
+@routes.post("/api/v1/orders/{order}/deliver")
+@endpoint(
+    summary="Mark a shipped order delivered (staff)",
+    tags=ORDER_TAGS,
+    response=Order,
+    guard=require_staff,
+    errors=(404, 409),
+)
+async def deliver_order(request: web.Request) -> web.Response:
+    await orders.deliver(request.app[DB], path_uuid(request, "order"))
+    return await _order_answer(request)
+
+
+@routes.post("/api/v1/orders/{order}/mark-paid")
+@endpoint(
+    summary="Record a manual payment (staff; the manual provider)",
+    tags=ORDER_TAGS,
+    response=Order,
+    guard=require_staff,
+    errors=(404, 409),
+)
+async def mark_paid(request: web.Request) -> web.Response:
+    await orders.mark_paid(request.app[DB], path_uuid(request, "order"), "payment recorded by staff")
+    return await _order_answer(request)
+
+
+@routes.post("/api/v1/orders/{order}/refund")
+@endpoint(
+    summary="Refund all or part of what was paid (staff; Idempotency-Key honoured)",
+    tags=ORDER_TAGS,
+    body=Refund,
+    response=Order,
+    guard=require_staff,
+    errors=(404, 409),
+)
+async def refund_order(request: web.Request, body: Refund) -> web.Response:
+    app, order_id = request.app, path_uuid(request, "order")
+
+    async def run() -> web.Response:
+        row = await orders.visible_order(app[DB], order_id, _caller(request))
+        provider = app[PAYMENTS].get(row["payment_provider"])
+        await orders.refund(app[DB], provider, order_id, body.amount, body.reason)
+        return await _order_answer(request)
+
+    return await idempotent(request, app[DB], str(request[PRINCIPAL].user_id), run)

@@ -1,0 +1,63 @@
+"""Jobs through a transactional outbox.
+
+A service writes the job with `queue_job` in the transaction whose change calls for it, and
+after the commit asks arq to run it (`enqueue_job`). The worker's `run_outbox_job` locks the
+row, runs the handler in the same transaction and marks the row done, so the job's database
+effect happens once however often it is delivered; a relay re-enqueues rows still pending a
+minute later, so a Redis outage or a crashed worker delays a job but never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from uuid import UUID
+
+from arq.connections import ArqRedis
+
+from .db import Database, Executor
+
+log = logging.getLogger("shopflow.outbox")
+Handler = Callable[..., Awaitable[None]]  # (connection, worker context, *args)
+
+
+async def queue_job(ex: Executor, function: str, *args: Any) -> UUID:
+    """Write a job to the outbox, in the caller's transaction; its id."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "INSERT INTO job_outbox (function, args) VALUES ($1, $2) RETURNING id", function, list(args)
+    )
+
+
+async def enqueue_job(queue: ArqRedis, job_id: UUID, attempt: str = "first") -> None:
+    """Ask a worker to run an outbox job now; failing here is fine, the relay will."""
+    try:
+        await queue.enqueue_job("run_outbox_job", str(job_id), _job_id=f"outbox:{job_id}:{attempt}")
+    except Exception:
+        log.warning("job %s left for the relay", job_id, exc_info=True)
+
+
+async def run_outbox_job(
+    db: Database, handlers: dict[str, Handler], ctx: dict[str, Any], job_id: UUID
+) -> bool:
+    """Run one outbox job unless it ran already; whether this call ran it."""
+    async with db.transaction() as conn:
+        row = await conn.fetchrow(
+            "SELECT function, args FROM job_outbox WHERE id = $1 AND done_at IS NULL FOR UPDATE SKIP LOCKED",
+            job_id,
+        )
+        if row is None:
+            return False  # done already, or running in another worker now
+        await handlers[row["function"]](conn, ctx, *row["args"])
+        await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+    return True
+
+
+async def pending_jobs(db: Database, limit: int = 500) -> list[UUID]:
+    """Jobs still pending a minute after they were written: for the relay."""
+    rows = await db.fetch(
+        "SELECT id FROM job_outbox WHERE done_at IS NULL AND created_at < now() - interval '1 minute'"
+        " ORDER BY created_at LIMIT $1",
+        limit,
+    )
+    return [r["id"] for r in rows]
