@@ -16,6 +16,7 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from shopflow.checkout.tasks import clean_up, expire_orders
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.settings import Settings
@@ -64,6 +65,8 @@ FUNCTIONS: list[Any] = [heartbeat, send_mail]
 CRON_JOBS = [
     cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20),
     cron(relay_mail, second=15, timeout=60),
+    cron(expire_orders, second=5, run_at_startup=True, timeout=50),
+    cron(clean_up, minute=17, second=40, timeout=300),
 ]
 
 

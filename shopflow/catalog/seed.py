@@ -241,4 +241,8 @@ async def is_empty(conn: asyncpg.Connection) -> bool:
 
 
 async def reset(conn: asyncpg.Connection) -> None:
-    await conn.execute("TRUNCATE stock, variants, products, categories")
+    """Empty the catalog, and the carts and orders that point into it."""
+    await conn.execute(
+        "TRUNCATE stock, variants, products, categories, carts, cart_items, orders, order_lines,"
+        " reservations, order_history, shipments, refunds"
+    )
