@@ -237,7 +237,9 @@ def parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
     seed = sub.add_parser("seed", help="load the demo shop")
     seed.add_argument("--products", type=int, default=1000)
-    seed.add_argument("--reset", action="store_true", help="replace the catalog (carts and orders are emptied too)")
+    seed.add_argument(
+        "--reset", action="store_true", help="replace the catalog (carts and orders are emptied too)"
+    )
     seed.set_defaults(func=cmd_seed)
     user = sub.add_parser("user", help="manage accounts")
     user_sub = user.add_subparsers(dest="action", required=True)

@@ -20,7 +20,7 @@ from .catalog import routes as catalog_routes
 from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
 from .checkout.orders import Pricing
-from .checkout.payments import Manual, Payments
+from .checkout.providers import build_payments
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
@@ -81,6 +81,12 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
+async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
+    payments = app[PAYMENTS] = build_payments(app[SETTINGS])
+    yield
+    await payments.close()
+
+
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     secret, pepper = settings.jwt_secret.get_secret_value(), settings.password_pepper.get_secret_value()
@@ -117,14 +123,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app[PRICING] = Pricing(
         settings.currency, settings.shipping_rates, settings.tax_rates, settings.reservation_ttl
     )
-    app[PAYMENTS] = Payments({"manual": Manual()})
     app[METRICS] = metrics = Metrics()
     headers = response_headers(production=not settings.dev)
     traffic = app[TRAFFIC] = Traffic(
         settings.max_concurrent_requests, settings.request_timeout, metrics, headers
     )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
-    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx])
+    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, payments_ctx])
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)

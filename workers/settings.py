@@ -16,7 +16,8 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from shopflow.checkout.tasks import clean_up, expire_orders
+from shopflow.checkout.providers import build_payments
+from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.settings import Settings
@@ -31,12 +32,15 @@ async def startup(ctx: dict[str, Any]) -> None:
         settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
     )
     ctx["db"] = Database(pool, settings.db_acquire_timeout)
+    ctx["payments"] = build_payments(settings)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "db" in ctx:
         await ctx["db"].pool.close()
+    if "payments" in ctx:
+        await ctx["payments"].close()
 
 
 async def heartbeat(ctx: dict[str, Any]) -> float:
@@ -61,11 +65,13 @@ async def relay_mail(ctx: dict[str, Any]) -> int:
     return len(unsent)
 
 
-FUNCTIONS: list[Any] = [heartbeat, send_mail]
+FUNCTIONS: list[Any] = [heartbeat, send_mail, run_job]
 CRON_JOBS = [
     cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20),
     cron(relay_mail, second=15, timeout=60),
     cron(expire_orders, second=5, run_at_startup=True, timeout=50),
+    cron(relay_jobs, second=25, timeout=60),
+    cron(reconcile_payments, minute=set(range(0, 60, 5)), second=50, timeout=240),
     cron(clean_up, minute=17, second=40, timeout=300),
 ]
 

@@ -37,7 +37,7 @@ from .errors import (
     UnavailableItems,
 )
 from .models import OrderFilter
-from .payments import Charge, Provider
+from .payments import Charge, Payments, Provider
 
 # The statuses an order may move to, and from which.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -217,7 +217,11 @@ async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) ->
         # paid after its reservation expired, and the stock is still there: sold after all
         await queries.set_status(conn, order_id, "paid", ["cancelled"])
         await queries.add_history(conn, order_id, "paid", f"{note}, after the reservation expired")
-    else:
+    else:  # the buyer cancelled, or the stock went to someone else: the money goes back
+        await queries.set_payment(conn, order_id, "paid")
+        await queries.add_history(
+            conn, order_id, order["status"], f"{note} after the order closed; refunding"
+        )
         return "refund"
     await queries.set_payment(conn, order_id, "paid")
     await queue_mail(conn, order["email"], f"Order {order['number']} is confirmed", _confirmation(order))
@@ -232,7 +236,34 @@ def _confirmation(order: asyncpg.Record) -> str:
     )
 
 
-async def fail_payment(db: Database, order_id: UUID, status: str) -> None:
+async def refund_cancelled(conn: asyncpg.Connection, payments: Payments, order_id: UUID) -> None:
+    """Give back in full a payment that arrived for a closed order; once."""
+    order = await queries.fetch_order_row(conn, order_id, lock=True)
+    if order is None or order["status"] != "cancelled" or order["payment_status"] != "paid":
+        return
+    provider = payments.get(order["payment_provider"])
+    amount = order["total"] - order["refunded"]
+    ref = await provider.refund(order["payment_ref"], charge_of(order), amount, f"late-{order_id}")
+    await queries.insert_refund(conn, order_id, amount, "paid after the order closed", ref)
+    await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
+    await queries.add_history(conn, order_id, "cancelled", "the late payment was refunded")
+
+
+async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refunded: int) -> str:
+    """Note a refund made at the provider, now `refunded` in all, that the order lacks."""
+    order = await queries.fetch_order_row(conn, order_id, lock=True)
+    if order is None or refunded <= order["refunded"] or refunded > order["total"]:
+        return "already"
+    amount = refunded - order["refunded"]
+    status = "refunded" if refunded == order["total"] else "partially_refunded"
+    await queries.insert_refund(conn, order_id, amount, "refunded at the payment provider", None)
+    if order["status"] in TRANSITIONS[status]:
+        await _move(conn, order_id, status, f"refunded {amount} at the payment provider")
+    await queries.set_payment(conn, order_id, status, refunded=refunded)
+    return status
+
+
+async def fail_payment(db: Executor, order_id: UUID, status: str) -> None:
     """Note a failed or cancelled payment; the order stays open until it expires."""
     await db.execute(
         "UPDATE orders SET payment_status = $2, updated_at = now()"

@@ -72,6 +72,11 @@ class Payments:
     def __init__(self, providers: dict[str, Provider]) -> None:
         self.providers = providers
 
+    async def close(self) -> None:
+        for provider in self.providers.values():
+            if close := getattr(provider, "close", None):
+                await close()
+
     def get(self, name: str) -> Provider:
         try:
             return self.providers[name]

@@ -376,13 +376,21 @@ async def record_event(ex: Executor, provider: str, event_id: str, event_type: s
     return done == "INSERT 0 1"
 
 
-async def stale_pending_orders(ex: Executor, provider: str, minutes: int, limit: int = 200) -> list[UUID]:
-    rows = await ex.fetch(
-        "SELECT id FROM orders WHERE status = 'pending_payment' AND payment_provider = $1"
-        " AND payment_ref IS NOT NULL AND created_at < now() - make_interval(mins => $2)"
-        " ORDER BY created_at LIMIT $3",
-        provider,
+async def order_by_ref(ex: Executor, provider: str, ref: str) -> UUID | None:
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT id FROM orders WHERE payment_provider = $1 AND payment_ref = $2", provider, ref
+    )
+
+
+async def unsettled_orders(ex: Executor, minutes: int, limit: int = 200) -> list[asyncpg.Record]:
+    """Orders of the last two days whose money nobody has seen move for `minutes`: unpaid,
+    or cancelled before any payment arrived. The reconcile job asks their provider."""
+    return await ex.fetch(
+        "SELECT id, payment_provider, payment_ref FROM orders"
+        " WHERE status IN ('pending_payment', 'cancelled') AND payment_status IN ('pending', 'cancelled')"
+        " AND payment_ref IS NOT NULL AND created_at > now() - interval '2 days'"
+        " AND updated_at < now() - make_interval(mins => $1)"
+        " ORDER BY created_at LIMIT $2",
         minutes,
         limit,
     )
-    return [r["id"] for r in rows]

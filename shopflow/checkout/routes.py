@@ -6,11 +6,11 @@ from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
 from ..platform.endpoint import endpoint, path_uuid
-from ..platform.errors import Unavailable
+from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
-from ..platform.keys import DB, PAYMENTS, PRICING, SETTINGS
-from . import carts, orders
+from ..platform.keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
+from . import carts, orders, webhooks
 from .carts import GUEST, Caller
 from .models import (
     Cart,
@@ -268,3 +268,19 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
         return await _order_answer(request)
 
     return await idempotent(request, app[DB], str(request[PRINCIPAL].user_id), run)
+
+
+@routes.post("/api/v1/webhooks/stripe")
+@endpoint(
+    summary="Stripe events: Stripe-Signature verified (300 s tolerance); a replay changes nothing",
+    tags=("webhooks",),
+    errors=(400, 404),
+)
+async def stripe_webhook(request: web.Request) -> web.Response:
+    provider = request.app[PAYMENTS].providers.get("stripe")
+    if provider is None:
+        raise NotFound("Stripe is not set up in this shop")
+    signature = request.headers.get("Stripe-Signature", "")
+    app = request.app
+    outcome = await webhooks.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
+    return json_response({"received": True, "outcome": outcome})

@@ -3,10 +3,15 @@ still have one effect: every change is a conditional UPDATE on the state it move
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from uuid import UUID
 
 from ..platform.idempotency import forget_old_keys
-from . import orders, queries
+from ..platform.outbox import enqueue_job, pending_jobs, run_outbox_job
+from . import orders, queries, webhooks
+
+OUTBOX_HANDLERS = {"refund_order": webhooks.refund_order}
 
 
 async def expire_orders(ctx: dict[str, Any]) -> int:
@@ -16,6 +21,26 @@ async def expire_orders(ctx: dict[str, Any]) -> int:
     for order_id in await queries.expired_orders(db):
         expired += await orders.expire(db, order_id)
     return expired
+
+
+async def reconcile_payments(ctx: dict[str, Any]) -> int:
+    """Ask the providers about orders whose webhook is late: a lost webhook still pays its
+    order, and money for an order cancelled meanwhile goes back."""
+    return await webhooks.reconcile(ctx["db"], ctx["redis"], ctx["payments"], ctx["settings"].reconcile_after)
+
+
+async def run_job(ctx: dict[str, Any], job_id: str) -> bool:
+    """Run one outbox job, once, whatever the number of deliveries."""
+    return await run_outbox_job(ctx["db"], OUTBOX_HANDLERS, ctx, UUID(job_id))
+
+
+async def relay_jobs(ctx: dict[str, Any]) -> int:
+    """Enqueue again outbox jobs still pending a minute after they were written."""
+    pending = await pending_jobs(ctx["db"])
+    minute = int(time.time() // 60)
+    for job_id in pending:
+        await enqueue_job(ctx["redis"], job_id, attempt=f"relay-{minute}")
+    return len(pending)
 
 
 async def clean_up(ctx: dict[str, Any]) -> tuple[int, int]:

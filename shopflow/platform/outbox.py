@@ -10,7 +10,7 @@ minute later, so a Redis outage or a crashed worker delays a job but never loses
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -32,13 +32,13 @@ async def queue_job(ex: Executor, function: str, *args: Any) -> UUID:
 async def enqueue_job(queue: ArqRedis, job_id: UUID, attempt: str = "first") -> None:
     """Ask a worker to run an outbox job now; failing here is fine, the relay will."""
     try:
-        await queue.enqueue_job("run_outbox_job", str(job_id), _job_id=f"outbox:{job_id}:{attempt}")
+        await queue.enqueue_job("run_job", str(job_id), _job_id=f"outbox:{job_id}:{attempt}")
     except Exception:
         log.warning("job %s left for the relay", job_id, exc_info=True)
 
 
 async def run_outbox_job(
-    db: Database, handlers: dict[str, Handler], ctx: dict[str, Any], job_id: UUID
+    db: Database, handlers: Mapping[str, Handler], ctx: dict[str, Any], job_id: UUID
 ) -> bool:
     """Run one outbox job unless it ran already; whether this call ran it."""
     async with db.transaction() as conn:

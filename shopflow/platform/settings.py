@@ -32,7 +32,15 @@ RateLimit = Annotated[Limit, NoDecode, BeforeValidator(lambda v: Limit.parse(v) 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "default.toml"
 # Secrets come from the environment only; a config file that names one is refused.
 SECRETS = frozenset(
-    {"jwt_secret", "password_pepper", "smtp_password", "google_client_secret", "facebook_app_secret"}
+    {
+        "jwt_secret",
+        "password_pepper",
+        "smtp_password",
+        "google_client_secret",
+        "facebook_app_secret",
+        "stripe_secret_key",
+        "stripe_webhook_secret",
+    }
 )
 
 
@@ -129,6 +137,10 @@ class Settings(BaseSettings):
     # Carts, checkout and orders. Money in minor units; tax rates in basis points (1900 = 19 %),
     # charged on the subtotal and shipping; "default" covers the countries not named.
     cart_ttl: int = Field(30 * 86400, ge=3600)  # seconds an idle cart lives
+    reconcile_after: int = Field(10, ge=1)  # minutes before the provider is asked about an unpaid order
+    # Stripe: offered once SHOPFLOW_STRIPE_SECRET_KEY and SHOPFLOW_STRIPE_WEBHOOK_SECRET are set.
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_publishable_key: str = ""
     reservation_ttl: int = Field(900, ge=60)  # seconds stock is held for an unpaid order
     shipping_rates: dict[str, int] = {"default": 1500, "US": 500}
     tax_rates: dict[str, int] = {"default": 0}
@@ -148,6 +160,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     google_client_secret: SecretStr = SecretStr("")
     facebook_app_secret: SecretStr = SecretStr("")
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_webhook_secret: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import asyncpg
 import pytest
+import stripe as StripeSdk
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from shopflow.app import create_app
+from shopflow.platform.settings import Settings
+from tests.providers import stripe
+from tests.providers.stripe import localstripe
 
 ADDRESS = {
     "name": "Ada Lovelace",
@@ -82,3 +93,52 @@ async def checkout(
 async def stock(db: asyncpg.Connection, sku: str) -> tuple[int, int]:
     row = await db.fetchrow("SELECT on_hand, reserved FROM stock WHERE sku = $1", sku)
     return row["on_hand"], row["reserved"]
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[str]:
+    with localstripe() as url:
+        yield url
+
+
+@pytest.fixture
+async def stripe_shop(
+    make_settings: Callable[..., Settings], make_client: Any, stripe_server: str
+) -> tuple[web.Application, TestClient]:
+    """A shop taking Stripe through localstripe, whose webhooks come to this shop."""
+    settings = make_settings(
+        stripe_secret_key=stripe.SECRET_KEY,
+        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
+        stripe_api_base=stripe_server,
+    )
+    app = create_app(settings)
+    client = await make_client(app)
+    hook = {"url": str(client.make_url("/api/v1/webhooks/stripe")), "secret": stripe.WEBHOOK_SECRET}
+    async with aiohttp.ClientSession() as http:
+        await http.delete(f"{stripe_server}/_config/data")
+        await http.post(f"{stripe_server}/_config/webhooks/shopflow", data=hook)
+    return app, client
+
+
+async def pay_with_card(stripe_server: str, intent_id: str, number: str = "4242424242424242") -> str:
+    """What Stripe.js does in the buyer's browser: attach a card and confirm; the status."""
+    http = StripeSdk.AIOHTTPClient()
+    sdk = StripeSdk.StripeClient(stripe.SECRET_KEY, base_addresses={"api": stripe_server}, http_client=http)
+    try:
+        card = {"number": number, "exp_month": 12, "exp_year": 2040, "cvc": "123"}
+        method = await sdk.v1.payment_methods.create_async(params={"type": "card", "card": card})  # type: ignore[typeddict-item]
+        await sdk.v1.payment_intents.update_async(intent_id, params={"payment_method": method.id})
+        try:
+            return (await sdk.v1.payment_intents.confirm_async(intent_id)).status
+        except StripeSdk.CardError:
+            return "declined"
+    finally:
+        await http.close_async()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
+    """Wait for something another process does (a webhook arriving)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)

@@ -1,0 +1,217 @@
+"""Stripe end to end against localstripe: PaymentIntents, signed webhooks, refunds, replays,
+late and lost webhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import asyncpg
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from arq import cron
+
+from shopflow.checkout.tasks import reconcile_payments
+from shopflow.platform.keys import REDIS, SETTINGS
+from shopflow.platform.outbox import enqueue_job
+from tests.conftest import sign_in
+from tests.providers import stripe
+from workers.settings import build_worker
+
+from .conftest import Shop, add, checkout, eventually, new_cart, pay_with_card, stock
+
+Shop_ = tuple[web.Application, TestClient]
+
+
+async def _order(client: TestClient, shop: Shop, sku: str = "SHIRT-S", quantity: int = 1) -> dict[str, Any]:
+    cart = await new_cart(client)
+    await add(client, cart, shop.variants[sku], quantity)
+    resp = await checkout(client, cart, provider="stripe")
+    assert resp.status == 201, await resp.text()
+    return await resp.json()  # type: ignore[no-any-return]
+
+
+async def _status(client: TestClient, order_id: str) -> str:
+    return str((await (await client.get(f"/api/v1/orders/{order_id}")).json())["status"])
+
+
+async def _post_event(
+    client: TestClient, event: dict[str, Any], at: int | None = None, secret: str = stripe.WEBHOOK_SECRET
+) -> int:
+    payload, signature = stripe.signed(event, at, secret)
+    resp = await client.post(
+        "/api/v1/webhooks/stripe",
+        data=payload,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
+    return resp.status
+
+
+async def test_card_payment_refund_and_the_webhook(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = stripe_shop
+    placed = await _order(client, shop, quantity=2)
+    order_id, payment = placed["order"]["id"], placed["payment"]
+    assert payment["provider"] == "stripe" and payment["client_secret"].startswith("pi_")
+    intent = payment["client_secret"].split("_secret_")[0]
+
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+
+    async def paid() -> bool:
+        return await _status(client, order_id) == "paid"
+
+    await eventually(paid)  # localstripe posts payment_intent.succeeded a second later
+    assert await stock(db, "SHIRT-S") == (8, 0)
+    staff = await sign_in(client, app, "staff@shop.example", "staff")
+    part = await client.post(f"/api/v1/orders/{order_id}/refund", json={"amount": 500}, headers=staff)
+    assert part.status == 200 and (await part.json())["status"] == "partially_refunded"
+    assert await db.fetchval("SELECT provider_ref FROM refunds") is not None  # a Stripe refund id
+    # Stripe then reports the refund; the order knows it already
+    charge = {"object": "charge", "id": "ch_1", "payment_intent": intent, "amount_refunded": 500}
+    assert await _post_event(client, stripe.event("evt_refund_1", "charge.refunded", charge)) == 200
+    assert await db.fetchval("SELECT count(*) FROM refunds") == 1
+
+
+async def test_a_declined_card_leaves_the_order_open(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    _, client = stripe_shop
+    placed = await _order(client, shop)
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    assert await pay_with_card(stripe_server, intent, "4000000000000341") == "declined"
+
+    async def failed() -> bool:
+        return await db.fetchval("SELECT payment_status FROM orders") == "failed"
+
+    await eventually(failed)
+    assert await _status(client, placed["order"]["id"]) == "pending_payment"
+
+
+async def test_replayed_and_concurrent_events_make_one_transition(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection, make_settings: Any
+) -> None:
+    _, client = stripe_shop
+    placed = await _order(client, shop)
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    await _quiet_webhooks(stripe_server)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    event = stripe.event("evt_paid_1", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+    assert [await _post_event(client, event) for _ in range(3)] == [200, 200, 200]
+    others = [
+        stripe.event(f"evt_paid_{i}", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+        for i in range(2, 12)
+    ]
+    statuses = await asyncio.gather(*(_post_event(client, e) for e in others))
+    assert set(statuses) == {200}
+    history = await db.fetch("SELECT status FROM order_history ORDER BY id")
+    assert [h["status"] for h in history] == ["pending_payment", "paid"]
+    assert await db.fetchval("SELECT count(*) FROM mail_outbox") == 1
+    # an older failure arriving late cannot move the order back: the intent is re-read
+    late = stripe.event(
+        "evt_failed_0", "payment_intent.payment_failed", {"object": "payment_intent", "id": intent}
+    )
+    assert await _post_event(client, late) == 200
+    assert await _status(client, placed["order"]["id"]) == "paid"
+
+
+async def test_bad_signatures_and_stale_events_change_nothing(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    _, client = stripe_shop
+    placed = await _order(client, shop)
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    await _quiet_webhooks(stripe_server)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    event = stripe.event("evt_x", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+    assert await _post_event(client, event, secret="whsec_forged") == 400
+    assert await _post_event(client, event, at=int(time.time()) - 301) == 400
+    unsigned = await client.post("/api/v1/webhooks/stripe", json=event)
+    assert unsigned.status == 400 and (await unsigned.json())["code"] == "bad_signature"
+    assert await _status(client, placed["order"]["id"]) == "pending_payment"
+    assert await db.fetchval("SELECT count(*) FROM payment_events") == 0
+
+
+async def test_a_lost_webhook_is_made_good_by_the_reconcile_job(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = stripe_shop
+    placed = await _order(client, shop)
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    await _quiet_webhooks(stripe_server)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
+    await _run_cron(app, reconcile_payments)
+    assert await _status(client, placed["order"]["id"]) == "paid"
+    assert await stock(db, "SHIRT-S") == (9, 0)
+
+
+async def test_a_payment_after_the_order_closed_is_refunded_once(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = stripe_shop
+    placed = await _order(client, shop, sku="SHIRT-L")  # the last one
+    order_id = placed["order"]["id"]
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    await _quiet_webhooks(stripe_server)
+    # the reservation expires and someone else buys the shirt
+    await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
+    from shopflow.checkout.tasks import expire_orders
+
+    await _run_cron(app, expire_orders)
+    other = await new_cart(client)
+    await add(client, other, shop.variants["SHIRT-L"], 1)
+    assert (await checkout(client, other)).status == 201
+    # then the first buyer's payment goes through
+    await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour' WHERE id = $1", order_id)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    event = stripe.event("evt_late", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+    assert await _post_event(client, event) == 200
+    assert await db.fetchval("SELECT payment_status FROM orders WHERE id = $1", order_id) == "paid"
+    await _run_cron(app, None)  # the refund job the event queued
+    job = await db.fetchval("SELECT id FROM job_outbox")
+    await enqueue_job(app[REDIS], job, attempt="again")  # delivered twice: refunds once
+    await _run_cron(app, None)
+    row = await db.fetchrow(
+        "SELECT status, payment_status, refunded, total FROM orders WHERE id = $1", order_id
+    )
+    assert (row["status"], row["payment_status"], row["refunded"]) == ("cancelled", "refunded", row["total"])
+    assert await db.fetchval("SELECT count(*) FROM refunds WHERE order_id = $1", order_id) == 1
+    assert await stock(db, "SHIRT-L") == (1, 1)  # held for the other buyer, never below zero
+
+
+async def test_a_late_payment_with_stock_left_revives_the_order(
+    stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = stripe_shop
+    placed = await _order(client, shop, sku="SHIRT-M", quantity=2)
+    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    await _quiet_webhooks(stripe_server)
+    await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
+    from shopflow.checkout.tasks import expire_orders
+
+    await _run_cron(app, expire_orders)
+    assert await stock(db, "SHIRT-M") == (3, 0)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    event = stripe.event("evt_late2", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+    assert await _post_event(client, event) == 200
+    assert await _status(client, placed["order"]["id"]) == "paid"
+    assert await stock(db, "SHIRT-M") == (1, 0)
+
+
+async def _quiet_webhooks(stripe_server: str) -> None:
+    """Send localstripe's own webhooks nowhere, so a test can play the events itself."""
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        hook = {"url": "http://127.0.0.1:9/nowhere", "secret": stripe.WEBHOOK_SECRET}
+        await http.post(f"{stripe_server}/_config/webhooks/shopflow", data=hook)
+
+
+async def _run_cron(app: web.Application, job: Any) -> None:
+    """Run a worker in burst mode: the cron job at start, then whatever is queued."""
+    jobs = [cron(job, run_at_startup=True)] if job is not None else []
+    worker = build_worker(app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=jobs)
+    await worker.main()
+    await worker.close()
