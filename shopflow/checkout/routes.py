@@ -12,6 +12,7 @@ from ..platform.jsonx import json_response
 from ..platform.keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
 from . import carts, orders, webhooks
 from .carts import GUEST, Caller
+from .errors import InvalidTransition
 from .models import (
     Cart,
     CheckoutRequest,
@@ -249,6 +250,29 @@ async def mark_paid(request: web.Request) -> web.Response:
     return await _order_answer(request)
 
 
+@routes.post("/api/v1/orders/{order}/capture")
+@endpoint(
+    summary="Capture a PayPal payment the buyer approved (Idempotency-Key honoured)",
+    tags=ORDER_TAGS,
+    response=Order,
+    guard=optional_user,
+    errors=(404, 409),
+)
+async def capture_order(request: web.Request) -> web.Response:
+    app, caller = request.app, _caller(request)
+
+    async def run() -> web.Response:
+        row = await orders.visible_order(app[DB], path_uuid(request, "order"), caller)
+        if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
+            raise InvalidTransition("only PayPal payments are captured")
+        provider = app[PAYMENTS].get("paypal")
+        await provider.capture(row["payment_ref"])  # type: ignore[attr-defined]
+        await webhooks.settle(app[DB], app[REDIS], provider, row["payment_ref"])
+        return await _order_answer(request)
+
+    return await idempotent(request, app[DB], str(caller.user_id or "guest"), run)
+
+
 @routes.post("/api/v1/orders/{order}/refund")
 @endpoint(
     summary="Refund all or part of what was paid (staff; Idempotency-Key honoured)",
@@ -283,4 +307,21 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     signature = request.headers.get("Stripe-Signature", "")
     app = request.app
     outcome = await webhooks.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
+    return json_response({"received": True, "outcome": outcome})
+
+
+@routes.post("/api/v1/webhooks/paypal")
+@endpoint(
+    summary="PayPal events, verified through PayPal's verify-webhook-signature; a replay changes nothing",
+    tags=("webhooks",),
+    errors=(400, 404),
+)
+async def paypal_webhook(request: web.Request) -> web.Response:
+    app = request.app
+    provider = app[PAYMENTS].providers.get("paypal")
+    if provider is None:
+        raise NotFound("PayPal is not set up in this shop")
+    outcome = await webhooks.paypal_event(
+        app[DB], app[REDIS], provider, await request.read(), request.headers
+    )
     return json_response({"received": True, "outcome": outcome})

@@ -68,6 +68,34 @@ async def stripe_event(db: Database, queue: ArqRedis, provider: Any, payload: by
     return await settle(db, queue, provider, ref, (event["id"], event["type"]))
 
 
+PAYPAL_EVENTS = frozenset(
+    {
+        "CHECKOUT.ORDER.APPROVED",
+        "PAYMENT.CAPTURE.COMPLETED",
+        "PAYMENT.CAPTURE.DENIED",
+        "PAYMENT.CAPTURE.REFUNDED",
+    }
+)
+
+
+async def paypal_event(db: Database, queue: ArqRedis, provider: Any, payload: bytes, headers: Any) -> str:
+    """Apply a PayPal event that PayPal confirms it sent (others are acknowledged)."""
+    event = await provider.event(payload, headers)
+    kind = event.get("event_type")
+    if kind not in PAYPAL_EVENTS or not isinstance(event.get("id"), str):
+        return "ignored"
+    resource = event.get("resource") or {}
+    if kind == "CHECKOUT.ORDER.APPROVED":
+        ref = resource.get("id")
+    else:
+        ref = (resource.get("supplementary_data") or {}).get("related_ids", {}).get("order_id")
+    if not isinstance(ref, str):
+        return "ignored"
+    if kind == "PAYMENT.CAPTURE.REFUNDED":
+        return await _refunded(db, provider, ref, (event["id"], kind), await provider.refunded(ref))
+    return await settle(db, queue, provider, ref, (event["id"], kind))
+
+
 async def _refunded(db: Database, provider: Provider, ref: str, event: tuple[str, str], total: int) -> str:
     """A refund made at the provider (say, from its dashboard) that the order does not know."""
     async with db.transaction() as conn:

@@ -40,6 +40,7 @@ SECRETS = frozenset(
         "facebook_app_secret",
         "stripe_secret_key",
         "stripe_webhook_secret",
+        "paypal_client_secret",
     }
 )
 
@@ -141,6 +142,10 @@ class Settings(BaseSettings):
     # Stripe: offered once SHOPFLOW_STRIPE_SECRET_KEY and SHOPFLOW_STRIPE_WEBHOOK_SECRET are set.
     stripe_api_base: str = "https://api.stripe.com"
     stripe_publishable_key: str = ""
+    # PayPal: offered once the client id, SHOPFLOW_PAYPAL_CLIENT_SECRET and the webhook id are set.
+    paypal_api_base: str = "https://api-m.paypal.com"  # sandbox: https://api-m.sandbox.paypal.com
+    paypal_client_id: str = ""
+    paypal_webhook_id: str = ""
     reservation_ttl: int = Field(900, ge=60)  # seconds stock is held for an unpaid order
     shipping_rates: dict[str, int] = {"default": 1500, "US": 500}
     tax_rates: dict[str, int] = {"default": 0}
@@ -162,6 +167,7 @@ class Settings(BaseSettings):
     facebook_app_secret: SecretStr = SecretStr("")
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
+    paypal_client_secret: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod

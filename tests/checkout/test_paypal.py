@@ -1,0 +1,150 @@
+"""PayPal Orders v2 end to end against a local PayPal server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from arq import cron
+
+from shopflow.app import create_app
+from shopflow.checkout.tasks import reconcile_payments
+from shopflow.platform.keys import SETTINGS
+from tests.conftest import sign_in
+from tests.providers import paypal
+from tests.providers.paypal import PayPalServer, signed_event
+from workers.settings import build_worker
+
+from .conftest import Shop, add, checkout, new_cart, stock
+
+
+@pytest.fixture
+async def paypal_server() -> AsyncIterator[PayPalServer]:
+    fake = PayPalServer()
+    server = TestServer(fake.app())
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+@pytest.fixture
+async def paypal_shop(
+    make_settings: Callable[..., Any], make_client: Any, paypal_server: PayPalServer
+) -> tuple[web.Application, TestClient]:
+    app = create_app(
+        make_settings(
+            paypal_client_id=paypal.CLIENT_ID,
+            paypal_client_secret=paypal.SECRET,
+            paypal_webhook_id=paypal.WEBHOOK_ID,
+            paypal_api_base=paypal_server.base_url,
+        )
+    )
+    return app, await make_client(app)
+
+
+async def _place(client: TestClient, shop: Shop, quantity: int = 1) -> dict[str, Any]:
+    cart = await new_cart(client)
+    await add(client, cart, shop.variants["SHIRT-S"], quantity)
+    resp = await checkout(client, cart, provider="paypal")
+    assert resp.status == 201, await resp.text()
+    return await resp.json()  # type: ignore[no-any-return]
+
+
+async def _approve(approve_url: str) -> None:
+    """The buyer approves at PayPal, which sends them back to the shop."""
+    async with aiohttp.ClientSession() as http, http.get(approve_url, allow_redirects=False) as resp:
+        assert (
+            resp.status == 302
+            and "/checkout/paypal?order="
+            in urlsplit(resp.headers["Location"]).path + "?" + urlsplit(resp.headers["Location"]).query
+        )
+
+
+async def test_approve_capture_refund(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = paypal_shop
+    placed = await _place(client, shop, quantity=2)
+    order_id, approve_url = placed["order"]["id"], placed["payment"]["approve_url"]
+    assert placed["payment"]["provider"] == "paypal" and approve_url.startswith(paypal_server.base_url)
+    early = await client.post(f"/api/v1/orders/{order_id}/capture")
+    assert early.status == 409 and (await early.json())["code"] == "payment_not_approved"
+
+    await _approve(approve_url)
+    key = {"Idempotency-Key": "capture-1"}
+    captured = await client.post(f"/api/v1/orders/{order_id}/capture", headers=key)
+    assert captured.status == 200, await captured.text()
+    assert (await captured.json())["status"] == "paid"
+    again = await client.post(f"/api/v1/orders/{order_id}/capture", headers=key)
+    assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
+    assert (await (await client.post(f"/api/v1/orders/{order_id}/capture")).json())["status"] == "paid"
+    ref = await db.fetchval("SELECT payment_ref FROM orders")
+    assert len(paypal_server.orders[ref]["purchase_units"][0]["payments"]["captures"]) == 1
+    assert await stock(db, "SHIRT-S") == (8, 0)
+
+    staff = await sign_in(client, app, "staff@shop.example", "staff")
+    part = await client.post(f"/api/v1/orders/{order_id}/refund", json={"amount": 2000}, headers=staff)
+    assert part.status == 200 and (await part.json())["status"] == "partially_refunded"
+    rest = await client.post(f"/api/v1/orders/{order_id}/refund", json={}, headers=staff)
+    assert (await rest.json())["status"] == "refunded"
+    refunds = paypal_server.orders[ref]["purchase_units"][0]["payments"]["refunds"]
+    assert [r["amount"]["value"] for r in refunds] == ["20.00", "45.00"]
+    assert paypal_server.token_fetches == 1  # the token is kept until it expires
+
+
+async def test_an_approval_webhook_completes_the_order(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    _, client = paypal_shop
+    placed = await _place(client, shop)
+    await _approve(placed["payment"]["approve_url"])
+    ref = await db.fetchval("SELECT payment_ref FROM orders")
+    event = {
+        "id": "WH-EVT-1",
+        "event_type": "CHECKOUT.ORDER.APPROVED",
+        "resource": {"id": ref, "status": "APPROVED"},
+    }
+    body, headers = signed_event(event)
+    for _ in range(3):
+        resp = await client.post("/api/v1/webhooks/paypal", data=body, headers=headers)
+        assert resp.status == 200
+    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
+    assert await db.fetchval("SELECT count(*) FROM order_history WHERE status = 'paid'") == 1
+
+
+async def test_a_forged_event_is_refused(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    _, client = paypal_shop
+    placed = await _place(client, shop)
+    await _approve(placed["payment"]["approve_url"])
+    ref = await db.fetchval("SELECT payment_ref FROM orders")
+    event = {"id": "WH-EVT-2", "event_type": "CHECKOUT.ORDER.APPROVED", "resource": {"id": ref}}
+    body, headers = signed_event(event, webhook_id="WH-SOMEONE-ELSE")
+    forged = await client.post("/api/v1/webhooks/paypal", data=body, headers=headers)
+    assert forged.status == 400 and (await forged.json())["code"] == "bad_signature"
+    unsigned = await client.post("/api/v1/webhooks/paypal", json=event)
+    assert unsigned.status == 400
+    assert await db.fetchval("SELECT status FROM orders") == "pending_payment"
+
+
+async def test_an_approval_nobody_captured_is_completed_by_the_reconcile_job(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = paypal_shop
+    placed = await _place(client, shop)
+    await _approve(placed["payment"]["approve_url"])  # then the buyer's browser closes
+    await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
+    worker = build_worker(
+        app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=[cron(reconcile_payments, run_at_startup=True)]
+    )
+    await worker.main()
+    await worker.close()
+    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
