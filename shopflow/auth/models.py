@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -23,6 +23,7 @@ class Register(Body):
 class Login(Body):
     email: str = Field(max_length=254)
     password: str = Field(max_length=128)
+    cart_id: UUID | None = Field(None, description="a guest cart to fold into the account's cart")
 
 
 class Refresh(Body):
@@ -62,6 +63,11 @@ class TokenPair(BaseModel):
     token_type: Literal["Bearer"]
     expires_in: int
     csrf_token: str
+
+
+class SignedInWithCart(TokenPair):
+    cart: dict[str, Any] | None = Field(None, description="the merged cart, when `cart_id` was sent")
+    cart_error: str | None = Field(None, description="why `cart_id` could not be merged (a problem code)")
 
 
 class SessionInfo(BaseModel):

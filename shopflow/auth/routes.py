@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..checkout.interface import merge_guest_cart
 from ..platform.endpoint import endpoint
+from ..platform.errors import AppError
 from ..platform.jsonx import json_response
 from ..platform.keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.ratelimit import Limit, client_ip
@@ -22,6 +24,7 @@ from .models import (
     Register,
     ResetPassword,
     SessionInfo,
+    SignedInWithCart,
     TokenPair,
     VerifyEmail,
 )
@@ -69,7 +72,11 @@ async def register(request: web.Request, body: Register) -> web.Response:
 
 @routes.post("/api/v1/auth/login")
 @endpoint(
-    summary="Sign in with email and password", tags=TAGS, body=Login, response=TokenPair, errors=(401, 429)
+    summary="Sign in with email and password; a guest `cart_id` is folded into the account's cart",
+    tags=TAGS,
+    body=Login,
+    response=SignedInWithCart,
+    errors=(401, 429),
 )
 async def login(request: web.Request, body: Login) -> web.Response:
     app = request.app
@@ -77,6 +84,14 @@ async def login(request: web.Request, body: Login) -> web.Response:
     await _throttle(request, "login", settings.rate_limit_login_ip)
     await _throttle(request, "login-account", settings.rate_limit_login_account, body.email.lower())
     signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
+    if body.cart_id is not None:
+        user_id = signed.pair["user"]["id"]
+        try:
+            signed.pair["cart"] = await merge_guest_cart(
+                app[DB], body.cart_id, user_id, settings.cart_ttl, settings.currency
+            )
+        except AppError as e:  # a stale or spent cart id does not stop the sign-in
+            signed.pair["cart_error"] = e.code
     return _signed_in(app, signed)
 
 

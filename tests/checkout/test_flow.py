@@ -8,7 +8,7 @@ import asyncpg
 
 from tests.conftest import sign_in
 
-from .conftest import Shop, add, checkout, new_cart, stock
+from .conftest import Shop, add, add_product, checkout, new_cart, stock
 
 
 async def test_guest_cart_to_delivered_order(
@@ -92,3 +92,30 @@ async def test_refunds_partial_then_full(client: Any, shop: Shop, staff: dict[st
     rest = await client.post(f"/api/v1/orders/{oid}/refund", json={}, headers=staff)
     doc = await rest.json()
     assert doc["status"] == "refunded" and doc["totals"]["refunded"] == doc["totals"]["total"]
+
+
+async def test_signing_in_folds_the_guest_cart_into_the_users(
+    client: Any, app: Any, shop: Shop, db: asyncpg.Connection
+) -> None:
+    await sign_in(client, app, "ada@example.com")  # the account exists
+    login = {"email": "ada@example.com", "password": "correct horse battery staple"}
+    first = await client.post("/api/v1/auth/login", json=login)
+    bearer = {"Authorization": f"Bearer {(await first.json())['access_token']}"}
+    mine = await new_cart(client, bearer)
+    await add(client, mine, shop.variants["SHIRT-S"], 60, bearer)
+
+    guest = await new_cart(client)
+    await add(client, guest, shop.variants["SHIRT-S"], 50)
+    await add(client, guest, shop.variants["SHIRT-M"], 2)
+    other, variants = await add_product(db, "old-hat", {"HAT-1": (900, 5)})
+    await add(client, guest, variants["HAT-1"], 1)
+    await db.execute("UPDATE products SET status = 'archived' WHERE id = $1", other)
+
+    resp = await client.post("/api/v1/auth/login", json={**login, "cart_id": guest})
+    cart = (await resp.json())["cart"]
+    assert cart["id"] == mine
+    assert {i["sku"]: i["quantity"] for i in cart["items"]} == {"SHIRT-S": 99, "SHIRT-M": 2}
+    assert cart["dropped"] == [{"sku": "HAT-1", "name": "Old Hat - HAT-1"}]
+    assert (await client.get(f"/api/v1/carts/{guest}")).status == 200  # the guest cart is spent
+    again = await client.post("/api/v1/auth/login", json={**login, "cart_id": guest})
+    assert again.status == 200 and (await again.json())["cart_error"] == "cart_checked_out"
