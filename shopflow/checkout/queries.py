@@ -110,6 +110,7 @@ async def merge_items(ex: Executor, source: UUID, target: UUID) -> None:
         source,
         target,
     )
+    await ex.execute("DELETE FROM cart_items WHERE cart_id = $1", source)
     await ex.execute("UPDATE carts SET status = 'merged', updated_at = now() WHERE id = $1", source)
 
 
