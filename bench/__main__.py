@@ -24,6 +24,7 @@ from pathlib import Path
 import asyncpg
 
 from bench.auth import run_auth
+from bench.checkout import run_checkout
 from bench.load import Result, drive, ensure_wrk, wait_until_up
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
@@ -100,7 +101,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="baseline/scenario pairs per scenario")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
-    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth"), default="all")
+    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout"), default="all")
     args = p.parse_args()
     ensure_wrk()
 
@@ -134,6 +135,15 @@ def main() -> None:
                     )
                 )
                 run_auth(args, env, redis_url, process, ROW)
+            if args.suite in ("all", "checkout"):
+                asyncio.run(migrate(dsn))
+                print(
+                    "\ncheckout:\n"
+                    + ROW.format(
+                        "scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"
+                    )
+                )
+                run_checkout(args, env, dsn, process, ROW)
         finally:
             redis.stop()
             pg.stop()

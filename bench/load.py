@@ -63,6 +63,16 @@ def post(url: str, body: str, *, connections: int, seconds: int) -> Result:
     return _wrk(["-s", str(LUA), url, "--", "POST", body], connections, seconds)
 
 
+def post_each(base: str, requests: list[tuple[str, str]], *, connections: int, seconds: int) -> Result:
+    """POST each (path, JSON body) in turn, from the first, on `connections` connections."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("".join(f"{path}\t{body}\n" for path, body in requests))
+    try:
+        return _wrk(["-s", str(LUA), base, "--", "POSTS", f.name], connections, seconds)
+    finally:
+        Path(f.name).unlink()
+
+
 def _wrk(args: list[str], connections: int, seconds: int) -> Result:
     cmd = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

@@ -1,12 +1,25 @@
 -- wrk script. `-- FILE`: GET a random path from FILE, one per line.
--- `-- POST BODY`: POST the JSON BODY to the URL. Prints one JSON line of figures at the end.
+-- `-- POST BODY`: POST the JSON BODY to the URL.
+-- `-- POSTS FILE`: POST, in turn, each line of FILE: a path, a tab, a JSON body.
+-- Prints one JSON line of figures at the end.
 local paths = {}
+local bodies = {}
+local next_post = 0
 
 function init(args)
   if args[1] == "POST" then
     wrk.method = "POST"
     wrk.body = args[2]
     wrk.headers["Content-Type"] = "application/json"
+    return
+  end
+  if args[1] == "POSTS" then
+    wrk.headers["Content-Type"] = "application/json"
+    for line in io.lines(args[2]) do
+      local tab = line:find("\t", 1, true)
+      paths[#paths + 1] = line:sub(1, tab - 1)
+      bodies[#bodies + 1] = line:sub(tab + 1)
+    end
     return
   end
   for line in io.lines(args[1]) do
@@ -18,6 +31,10 @@ end
 function request()
   if #paths == 0 then
     return wrk.format()
+  end
+  if #bodies > 0 then
+    next_post = next_post % #paths + 1
+    return wrk.format("POST", paths[next_post], nil, bodies[next_post])
   end
   return wrk.format("GET", paths[math.random(#paths)])
 end

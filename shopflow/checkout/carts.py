@@ -37,25 +37,17 @@ async def open_cart(db: Database, caller: Caller, ttl: int) -> UUID:
     return await queries.insert_cart(db, caller.user_id, ttl)
 
 
-async def find_cart(ex: Executor, cart_id: UUID, caller: Caller, lock: bool = False) -> asyncpg.Record:
-    """The cart if the caller may see it; anyone else gets 404, as if it did not exist."""
-    cart = await queries.fetch_cart_head(ex, cart_id, lock)
-    if cart is None or not (cart["user_id"] is None or cart["user_id"] == caller.user_id or caller.staff):
-        raise CartNotFound("no such cart")
-    return cart
+def may_see(cart: asyncpg.Record, caller: Caller) -> bool:
+    return cart["user_id"] is None or cart["user_id"] == caller.user_id or caller.staff
 
 
-async def _open_for_change(conn: asyncpg.Connection, cart_id: UUID, caller: Caller) -> asyncpg.Record:
-    cart = await find_cart(conn, cart_id, caller, lock=True)
-    if cart["status"] != "open":
-        raise CartClosed("this cart has been checked out; start a new one")
-    return cart
-
-
-def cart_document(cart: asyncpg.Record, lines: list[asyncpg.Record], currency: str) -> dict[str, Any]:
+def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
+    """The cart as the API shows it, from its rows (queries.CART)."""
     items = []
     subtotal = count = 0
-    for line in lines:
+    for line in rows:
+        if line["id"] is None:
+            continue  # an empty cart's one row
         total = line["unit_price"] * line["quantity"]
         if line["for_sale"]:
             subtotal += total
@@ -75,66 +67,74 @@ def cart_document(cart: asyncpg.Record, lines: list[asyncpg.Record], currency: s
             }
         )
     return {
-        "id": cart["id"],
+        "id": rows[0]["cart_id"],
         "items": items,
         "subtotal": money(subtotal, currency),
         "total": money(subtotal, currency),
         "currency": currency,
         "item_count": count,
-        "expires_at": cart["expires_at"],
+        "expires_at": rows[0]["expires_at"],
     }
 
 
-async def show_cart(db: Database, cart_id: UUID, caller: Caller, currency: str) -> dict[str, Any]:
-    """The cart, priced from the catalog now."""
-    async with db.connection() as conn:
-        cart = await find_cart(conn, cart_id, caller)
-        return cart_document(cart, await queries.fetch_cart_lines(conn, cart_id), currency)
+async def show_cart(ex: Executor, cart_id: UUID, caller: Caller, currency: str) -> dict[str, Any]:
+    """The cart, priced from the catalog now; 404 for anyone it is not for."""
+    rows = await queries.fetch_cart(ex, cart_id)
+    if not rows or not may_see(rows[0], caller):
+        raise CartNotFound("no such cart")
+    return cart_document(rows, currency)
+
+
+async def _why_unchanged(ex: Executor, cart_id: UUID, caller: Caller) -> None:
+    """Raise why a change found no open cart: there is none for the caller (404), or it is closed."""
+    cart = await queries.fetch_cart_head(ex, cart_id)
+    if cart is None or not may_see(cart, caller):
+        raise CartNotFound("no such cart")
+    raise CartClosed("this cart has been checked out; start a new one")
 
 
 async def add_item(
     db: Database, cart_id: UUID, caller: Caller, variant_id: UUID, quantity: int, ttl: int, currency: str
 ) -> dict[str, Any]:
     """Put `quantity` of a variant in the cart, on top of what is there (at most 99)."""
-    async with db.transaction() as conn:
-        await _open_for_change(conn, cart_id, caller)
-        outcome = await queries.add_item(conn, cart_id, variant_id, quantity)
-        if outcome == "unknown":
+    async with db.connection() as conn:
+        outcome = await queries.add_item(
+            conn, cart_id, variant_id, quantity, ttl, caller.user_id, caller.staff
+        )
+        if not outcome["cart"]:
+            await _why_unchanged(conn, cart_id, caller)
+        if not outcome["for_sale"]:
             raise UnknownVariant(
                 "no such variant is for sale",
                 errors=[{"field": "variant_id", "message": "not a variant for sale"}],
             )
-        if outcome == "limit":
+        if not outcome["added"]:
             raise QuantityLimit(
                 "at most 99 of a variant fit in a cart",
                 errors=[{"field": "quantity", "message": "the cart would hold more than 99"}],
             )
-        await queries.touch_cart(conn, cart_id, ttl)
-        return await _document(conn, cart_id, currency)
+        return await show_cart(conn, cart_id, caller, currency)
 
 
 async def set_quantity(
     db: Database, cart_id: UUID, caller: Caller, item_id: UUID, quantity: int, ttl: int, currency: str
 ) -> dict[str, Any]:
     """Set an item's quantity; 0 removes it."""
-    async with db.transaction() as conn:
-        await _open_for_change(conn, cart_id, caller)
-        if not await queries.set_item_quantity(conn, cart_id, item_id, quantity):
+    async with db.connection() as conn:
+        outcome = await queries.set_item_quantity(
+            conn, cart_id, item_id, quantity, ttl, caller.user_id, caller.staff
+        )
+        if not outcome["cart"]:
+            await _why_unchanged(conn, cart_id, caller)
+        if not outcome["done"]:
             raise CartItemNotFound("no such item in this cart")
-        await queries.touch_cart(conn, cart_id, ttl)
-        return await _document(conn, cart_id, currency)
+        return await show_cart(conn, cart_id, caller, currency)
 
 
 async def remove_item(
     db: Database, cart_id: UUID, caller: Caller, item_id: UUID, ttl: int, currency: str
 ) -> dict[str, Any]:
     return await set_quantity(db, cart_id, caller, item_id, 0, ttl, currency)
-
-
-async def _document(conn: asyncpg.Connection, cart_id: UUID, currency: str) -> dict[str, Any]:
-    cart = await queries.fetch_cart_head(conn, cart_id)
-    assert cart is not None
-    return cart_document(cart, await queries.fetch_cart_lines(conn, cart_id), currency)
 
 
 async def merge_guest_cart(
@@ -144,13 +144,14 @@ async def merge_guest_cart(
     longer for sale are dropped and reported. The cart, with `dropped` listing them."""
     target = await queries.insert_cart(db, user_id, ttl)
     async with db.transaction() as conn:
-        guest = await _open_for_change(conn, guest_cart_id, GUEST)
-        if guest["user_id"] is not None:
+        rows = await queries.lock_cart_for_checkout(conn, guest_cart_id)  # locks it as checkout would
+        if not rows or rows[0]["user_id"] is not None:
             raise CartNotFound("no such guest cart")
-        lines = await queries.fetch_cart_lines(conn, guest_cart_id)
-        gone = [line for line in lines if not line["for_sale"]]
+        if rows[0]["status"] != "open":
+            raise CartClosed("this cart has been checked out or merged already")
+        gone = [line for line in rows if line["id"] is not None and not line["for_sale"]]
         await queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
         await queries.merge_items(conn, guest_cart_id, target)
-        document = await _document(conn, target, currency)
+        document = await show_cart(conn, target, Caller(user_id), currency)
     document["dropped"] = [{"sku": line["sku"], "name": queries.line_name(line)} for line in gone]
     return document

@@ -26,9 +26,10 @@ from ..platform.errors import Invalid
 from ..platform.mail import queue_mail
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import queries
-from .carts import Caller, find_cart, money
+from .carts import Caller, may_see, money
 from .errors import (
     CartClosed,
+    CartNotFound,
     EmptyCart,
     InvalidTransition,
     OrderNotFound,
@@ -90,62 +91,65 @@ def charge_of(order: asyncpg.Record) -> Charge:
 
 async def place_order(
     db: Database, pricing: Pricing, cart_id: UUID, caller: Caller, request: dict[str, Any]
-) -> asyncpg.Record:
-    """Turn the cart into an order, holding its stock, all in one transaction: every line's
-    SKU is locked in key order and checked; if any is short, nothing is held (409)."""
+) -> tuple[asyncpg.Record, dict[str, Any]]:
+    """Turn the cart into an order, holding its stock, in one transaction of two statements:
+    the cart and its SKUs' stock rows are locked (in key order) and checked; if any SKU is
+    short, nothing is held (409). The order row and its document."""
     async with db.transaction() as conn:
-        cart = await find_cart(conn, cart_id, caller, lock=True)
-        if cart["status"] != "open":
+        rows = await queries.lock_cart_for_checkout(conn, cart_id)
+        if not rows or not may_see(rows[0], caller):
+            raise CartNotFound("no such cart")
+        if rows[0]["status"] != "open":
             raise CartClosed("this cart has been checked out already")
-        lines = await queries.fetch_cart_lines(conn, cart_id)
+        lines = [row for row in rows if row["id"] is not None]
         if not lines:
             raise EmptyCart("add something to the cart first")
         if gone := [line["sku"] for line in lines if not line["for_sale"]]:
             raise UnavailableItems(f"no longer for sale: {', '.join(gone)}", extra={"skus": gone})
         wanted: Counter[str] = Counter()
+        available: dict[str, int] = {}
         for line in lines:
             wanted[line["sku"]] += line["quantity"]
-        wanted = Counter(dict(sorted(wanted.items())))
-        available = await queries.lock_stock(conn, list(wanted))
-        short = [
-            {"sku": sku, "requested": n, "available": max(0, available.get(sku, 0))}
-            for sku, n in wanted.items()
-            if available.get(sku, 0) < n
-        ]
-        if short:
+            available[line["sku"]] = line["available"] or 0  # no stock row: none
+        if short := [
+            {"sku": sku, "requested": n, "available": max(0, available[sku])}
+            for sku, n in sorted(wanted.items())
+            if available[sku] < n
+        ]:
             raise OutOfStock(short)
         shipping_address = request["shipping_address"]
+        subtotal = sum(line["unit_price"] * line["quantity"] for line in lines)
         values = {
-            "user_id": cart["user_id"] or caller.user_id,
+            "user_id": rows[0]["user_id"] or caller.user_id,
             "cart_id": cart_id,
             "email": request["email"],
             "currency": pricing.currency,
             "shipping_address": shipping_address,
             "billing_address": request.get("billing_address") or shipping_address,
             "payment_provider": request["payment_provider"],
-            **pricing.totals(
-                sum(line["unit_price"] * line["quantity"] for line in lines), shipping_address["country"]
-            ),
+            **pricing.totals(subtotal, shipping_address["country"]),
         }
-        order_id = await _insert_order(conn, values)
-        await queries.insert_lines(conn, order_id, lines)
-        await queries.reserve(conn, order_id, dict(wanted), pricing.reservation_ttl)
-        await queries.add_history(conn, order_id, "pending_payment", "order placed")
-        await queries.close_cart(conn, cart_id)
-        order = await queries.fetch_order_row(conn, order_id)
-    assert order is not None
-    return order
-
-
-async def _insert_order(conn: asyncpg.Connection, values: dict[str, Any]) -> UUID:
-    for _ in range(5):
-        try:
-            async with conn.transaction():  # a savepoint: a clashing number is retried
-                return await queries.insert_order(conn, new_order_number(), values)
-        except asyncpg.UniqueViolationError as e:
-            if e.constraint_name != "orders_number_key":
-                raise
-    raise RuntimeError("no free order number in 5 tries")
+        for _ in range(5):  # a new number on the rare clash
+            order = await queries.place_order(
+                conn, new_order_number(), values, lines, dict(wanted), pricing.reservation_ttl
+            )
+            if order is not None:
+                break
+        else:
+            raise RuntimeError("no free order number in 5 tries")
+    items = [
+        {
+            "variant_id": line["variant_id"],
+            "sku": line["sku"],
+            "name": queries.line_name(line),
+            "unit_price": line["unit_price"],
+            "quantity": line["quantity"],
+            "line_total": line["unit_price"] * line["quantity"],
+        }
+        for line in lines
+    ]
+    history = [{"status": "pending_payment", "at": order["created_at"], "note": "order placed"}]
+    return order, order_document({**dict(order), "items": items, "history": history, "shipments": []})
 
 
 async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
@@ -173,7 +177,7 @@ async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> asyncpg
     return _visible(await queries.fetch_order_document(ex, order_id), caller)
 
 
-def order_document(row: asyncpg.Record) -> dict[str, Any]:
+def order_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     currency = row["currency"]
     return {
         "id": row["id"],

@@ -29,75 +29,114 @@ async def insert_cart(ex: Executor, user_id: UUID | None, ttl: int) -> UUID:
     )
 
 
-async def fetch_cart_head(ex: Executor, cart_id: UUID, lock: bool = False) -> asyncpg.Record | None:
-    """The cart row while it lives; `lock` holds it until the transaction ends."""
+async def fetch_cart_head(ex: Executor, cart_id: UUID) -> asyncpg.Record | None:
+    """The cart row while it lives."""
     return await ex.fetchrow(
-        "SELECT id, user_id, status, expires_at FROM carts WHERE id = $1 AND expires_at > now()"
-        + (" FOR UPDATE" if lock else ""),
-        cart_id,
+        "SELECT id, user_id, status, expires_at FROM carts WHERE id = $1 AND expires_at > now()", cart_id
     )
 
 
-# Everything a cart shows, priced and checked against the catalog now.
-CART_LINES = """
-SELECT i.id, i.variant_id, v.product_id, v.sku, p.name AS product_name, v.name AS variant_name,
-       i.quantity, v.price_amount AS unit_price, v.currency, p.status = 'active' AS for_sale,
+# A cart's lines, priced and checked against the catalog now.
+LINE_COLUMNS = """i.id, i.variant_id, v.product_id, v.sku, p.name AS product_name, v.name AS variant_name,
+  i.quantity, v.price_amount AS unit_price, v.currency, p.status = 'active' AS for_sale, i.created_at"""
+LINE_TABLES = "cart_items i JOIN variants v ON v.id = i.variant_id JOIN products p ON p.id = v.product_id"
+
+# The cart and its lines in one round trip: a row per line, or one row without a line for an
+# empty cart; no row when there is no such (live) cart.
+CART = f"""
+SELECT c.id AS cart_id, c.user_id, c.status, c.expires_at, {LINE_COLUMNS},
        coalesce(s.on_hand - s.reserved, 0) AS stock_available
-FROM cart_items i
-JOIN variants v ON v.id = i.variant_id
-JOIN products p ON p.id = v.product_id
+FROM carts c
+LEFT JOIN ({LINE_TABLES}) ON i.cart_id = c.id
 LEFT JOIN stock s ON s.sku = v.sku
-WHERE i.cart_id = $1
+WHERE c.id = $1 AND c.expires_at > now()
 ORDER BY i.created_at, i.id
 """
 
 
-async def fetch_cart_lines(ex: Executor, cart_id: UUID) -> list[asyncpg.Record]:
-    return await ex.fetch(CART_LINES, cart_id)
+async def fetch_cart(ex: Executor, cart_id: UUID) -> list[asyncpg.Record]:
+    return await ex.fetch(CART, cart_id)
 
 
-async def touch_cart(ex: Executor, cart_id: UUID, ttl: int) -> None:
-    await ex.execute(
-        "UPDATE carts SET updated_at = now(), expires_at = now() + make_interval(secs => $2) WHERE id = $1",
-        cart_id,
-        ttl,
-    )
+# Checking a cart out: the cart row locked, its lines, and their SKUs' stock rows locked in
+# key order (so concurrent checkouts cannot deadlock) with what each has available.
+CART_FOR_CHECKOUT = f"""
+WITH cart AS (
+  SELECT id, user_id, status FROM carts WHERE id = $1 AND expires_at > now() FOR UPDATE
+), lines AS (
+  SELECT {LINE_COLUMNS} FROM {LINE_TABLES} JOIN cart ON cart.id = i.cart_id
+), locked AS (
+  SELECT sku, on_hand - reserved AS available FROM stock
+  WHERE sku IN (SELECT sku FROM lines) ORDER BY sku FOR UPDATE
+)
+SELECT c.id AS cart_id, c.user_id, c.status, l.*, k.available
+FROM cart c LEFT JOIN lines l ON true LEFT JOIN locked k ON k.sku = l.sku
+ORDER BY l.created_at, l.id
+"""
 
 
-async def add_item(ex: Executor, cart_id: UUID, variant_id: UUID, quantity: int) -> str:
-    """Add to the cart (summing with a line of the same variant): "added", "unknown" for a
-    variant not for sale, "limit" when the sum would pass 99."""
-    added = await ex.fetchval(
-        "INSERT INTO cart_items (cart_id, variant_id, quantity)"
-        " SELECT $1, v.id, $3 FROM variants v JOIN products p ON p.id = v.product_id"
+async def lock_cart_for_checkout(ex: Executor, cart_id: UUID) -> list[asyncpg.Record]:
+    return await ex.fetch(CART_FOR_CHECKOUT, cart_id)
+
+
+# Every cart change touches the cart, and only an open cart the caller may change.
+_OPEN_CART = """
+cart AS (
+  UPDATE carts SET updated_at = now(), expires_at = now() + make_interval(secs => $4)
+  WHERE id = $1 AND status = 'open' AND expires_at > now() AND (user_id IS NULL OR user_id = $5 OR $6)
+  RETURNING id
+)"""
+
+
+async def add_item(
+    ex: Executor, cart_id: UUID, variant_id: UUID, quantity: int, ttl: int, user_id: UUID | None, staff: bool
+) -> asyncpg.Record:
+    """Add to an open cart, summing with a line of the same variant up to 99, in one
+    statement: whether the cart was there to change, the line was added, the variant is for sale."""
+    row = await ex.fetchrow(
+        f"WITH {_OPEN_CART}, added AS ("
+        " INSERT INTO cart_items (cart_id, variant_id, quantity)"
+        " SELECT cart.id, v.id, $3 FROM cart, variants v JOIN products p ON p.id = v.product_id"
         "  WHERE v.id = $2 AND p.status = 'active'"
         " ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
         "  WHERE cart_items.quantity + EXCLUDED.quantity <= 99"
-        " RETURNING true",
+        " RETURNING 1)"
+        " SELECT EXISTS (SELECT 1 FROM cart) AS cart, EXISTS (SELECT 1 FROM added) AS added,"
+        " EXISTS (SELECT 1 FROM variants v JOIN products p ON p.id = v.product_id"
+        "  WHERE v.id = $2 AND p.status = 'active') AS for_sale",
         cart_id,
         variant_id,
         quantity,
+        ttl,
+        user_id,
+        staff,
     )
-    if added:
-        return "added"
-    exists = await ex.fetchval(
-        "SELECT 1 FROM cart_items WHERE cart_id = $1 AND variant_id = $2", cart_id, variant_id
+    assert row is not None
+    return row
+
+
+async def set_item_quantity(
+    ex: Executor, cart_id: UUID, item_id: UUID, quantity: int, ttl: int, user_id: UUID | None, staff: bool
+) -> asyncpg.Record:
+    """Set a line's quantity (0 deletes it) in an open cart: whether the cart was there to
+    change, and whether the line was."""
+    row = await ex.fetchrow(
+        f"WITH {_OPEN_CART},"
+        " changed AS (UPDATE cart_items SET quantity = $3"
+        "  WHERE cart_id IN (SELECT id FROM cart) AND id = $2 AND $3 > 0 RETURNING 1),"
+        " removed AS (DELETE FROM cart_items"
+        "  WHERE cart_id IN (SELECT id FROM cart) AND id = $2 AND $3 = 0 RETURNING 1)"
+        " SELECT EXISTS (SELECT 1 FROM cart) AS cart,"
+        " EXISTS (SELECT 1 FROM changed) OR EXISTS (SELECT 1 FROM removed) AS done",
+        cart_id,
+        item_id,
+        quantity,
+        ttl,
+        user_id,
+        staff,
     )
-    return "limit" if exists else "unknown"
-
-
-async def set_item_quantity(ex: Executor, cart_id: UUID, item_id: UUID, quantity: int) -> bool:
-    if quantity == 0:
-        return await delete_item(ex, cart_id, item_id)
-    done = await ex.execute(
-        "UPDATE cart_items SET quantity = $3 WHERE cart_id = $1 AND id = $2", cart_id, item_id, quantity
-    )
-    return done != "UPDATE 0"
-
-
-async def delete_item(ex: Executor, cart_id: UUID, item_id: UUID) -> bool:
-    done = await ex.execute("DELETE FROM cart_items WHERE cart_id = $1 AND id = $2", cart_id, item_id)
-    return done != "DELETE 0"
+    assert row is not None
+    return row
 
 
 async def merge_items(ex: Executor, source: UUID, target: UUID) -> None:
@@ -118,10 +157,6 @@ async def delete_items(ex: Executor, cart_id: UUID, item_ids: Sequence[UUID]) ->
     await ex.execute("DELETE FROM cart_items WHERE cart_id = $1 AND id = ANY($2::uuid[])", cart_id, item_ids)
 
 
-async def close_cart(ex: Executor, cart_id: UUID) -> None:
-    await ex.execute("UPDATE carts SET status = 'checked_out', updated_at = now() WHERE id = $1", cart_id)
-
-
 async def delete_expired_carts(ex: Executor) -> int:
     done = await ex.execute("DELETE FROM carts WHERE expires_at < now() AND status <> 'checked_out'")
     return int(done.split()[-1])
@@ -130,34 +165,19 @@ async def delete_expired_carts(ex: Executor) -> int:
 # Stock
 
 
-async def lock_stock(ex: Executor, skus: Sequence[str]) -> dict[str, int]:
-    """Lock the SKUs' stock rows in key order (so concurrent checkouts cannot deadlock); what
-    each has available."""
-    rows = await ex.fetch(
-        "SELECT sku, on_hand - reserved AS available FROM stock WHERE sku = ANY($1::text[])"
-        " ORDER BY sku FOR UPDATE",
-        skus,
-    )
-    return {r["sku"]: r["available"] for r in rows}
-
-
-async def reserve(ex: Executor, order_id: UUID, wanted: dict[str, int], ttl: int) -> None:
-    """Hold stock for an order: stock.reserved up, one reservation row per SKU."""
-    skus, counts = list(wanted), list(wanted.values())
+async def _lock_order_stock(ex: Executor, order_id: UUID) -> None:
+    """Lock the stock rows of an order's reservations in key order, as checkout does, before
+    changing them: rows locked in any other order could deadlock with a checkout."""
     await ex.execute(
-        "WITH w AS (SELECT * FROM unnest($2::text[], $3::int[]) AS w(sku, n)),"
-        " r AS (INSERT INTO reservations (order_id, sku, quantity, expires_at)"
-        "       SELECT $1, sku, n, now() + make_interval(secs => $4) FROM w)"
-        " UPDATE stock s SET reserved = s.reserved + w.n, updated_at = now() FROM w WHERE s.sku = w.sku",
+        "SELECT 1 FROM stock WHERE sku IN (SELECT sku FROM reservations WHERE order_id = $1)"
+        " ORDER BY sku FOR UPDATE",
         order_id,
-        skus,
-        counts,
-        ttl,
     )
 
 
 async def commit_reservations(ex: Executor, order_id: UUID) -> int:
     """Turn an order's held stock into sold stock; rows it moved (0 the second time)."""
+    await _lock_order_stock(ex, order_id)
     done = await ex.execute(
         "WITH c AS (UPDATE reservations SET state = 'committed' WHERE order_id = $1 AND state = 'held'"
         "           RETURNING sku, quantity)"
@@ -170,6 +190,7 @@ async def commit_reservations(ex: Executor, order_id: UUID) -> int:
 
 async def release_reservations(ex: Executor, order_id: UUID) -> int:
     """Give an order's held stock back; rows it moved (0 the second time)."""
+    await _lock_order_stock(ex, order_id)
     done = await ex.execute(
         "WITH c AS (UPDATE reservations SET state = 'released' WHERE order_id = $1 AND state = 'held'"
         "           RETURNING sku, quantity)"
@@ -182,6 +203,7 @@ async def release_reservations(ex: Executor, order_id: UUID) -> int:
 
 async def restock(ex: Executor, order_id: UUID) -> int:
     """Put a paid order's sold stock back on hand (it was cancelled before shipping)."""
+    await _lock_order_stock(ex, order_id)
     done = await ex.execute(
         "WITH c AS (UPDATE reservations SET state = 'released' WHERE order_id = $1 AND state = 'committed'"
         "           RETURNING sku, quantity)"
@@ -221,11 +243,48 @@ async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
 # Orders
 
 
-async def insert_order(ex: Executor, number: str, values: dict[str, Any]) -> UUID:
-    return await ex.fetchval(  # type: ignore[no-any-return]
-        "INSERT INTO orders (number, user_id, cart_id, email, currency, subtotal, shipping, tax, total,"
-        " shipping_address, billing_address, payment_provider)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+# The order, its lines, its stock held, its first history entry and the cart closed: one
+# statement. On an order number clash nothing happens and no row comes back.
+PLACE_ORDER = """
+WITH o AS (
+  INSERT INTO orders (number, user_id, cart_id, email, currency, subtotal, shipping, tax, total,
+                      shipping_address, billing_address, payment_provider)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+  ON CONFLICT (number) DO NOTHING RETURNING *
+), lines AS (
+  INSERT INTO order_lines (order_id, line_no, variant_id, sku, name, unit_price, quantity, line_total)
+  SELECT o.id, x.n, x.v, x.s, x.nm, x.p, x.q, x.p * x.q
+  FROM o, unnest($13::int[], $14::uuid[], $15::text[], $16::text[], $17::bigint[], $18::int[])
+    AS x(n, v, s, nm, p, q)
+), wanted AS (
+  SELECT * FROM unnest($19::text[], $20::int[]) AS w(sku, n)
+), held AS (
+  INSERT INTO reservations (order_id, sku, quantity, expires_at)
+  SELECT o.id, w.sku, w.n, o.created_at + make_interval(secs => $21) FROM o, wanted w
+), stock_held AS (
+  UPDATE stock SET reserved = stock.reserved + w.n, updated_at = now()
+  FROM wanted w WHERE stock.sku = w.sku AND EXISTS (SELECT 1 FROM o)
+), history AS (
+  INSERT INTO order_history (order_id, status, note, at)
+  SELECT o.id, 'pending_payment', 'order placed', o.created_at FROM o
+), closed AS (
+  UPDATE carts SET status = 'checked_out', updated_at = now() WHERE id = $3 AND EXISTS (SELECT 1 FROM o)
+)
+SELECT * FROM o
+"""
+
+
+async def place_order(
+    ex: Executor,
+    number: str,
+    values: dict[str, Any],
+    lines: Sequence[asyncpg.Record],
+    wanted: dict[str, int],
+    ttl: int,
+) -> asyncpg.Record | None:
+    """Write the order with everything that comes with it; None on a number clash."""
+    return await ex.fetchrow(
+        PLACE_ORDER,
         number,
         values["user_id"],
         values["cart_id"],
@@ -238,22 +297,15 @@ async def insert_order(ex: Executor, number: str, values: dict[str, Any]) -> UUI
         values["shipping_address"],
         values["billing_address"],
         values["payment_provider"],
-    )
-
-
-async def insert_lines(ex: Executor, order_id: UUID, lines: Sequence[asyncpg.Record]) -> None:
-    await ex.execute(
-        "INSERT INTO order_lines (order_id, line_no, variant_id, sku, name, unit_price, quantity, line_total)"
-        " SELECT $1, n, v, s, nm, p, q, p * q"
-        " FROM unnest($2::int[], $3::uuid[], $4::text[], $5::text[], $6::bigint[], $7::int[])"
-        "  AS l(n, v, s, nm, p, q)",
-        order_id,
         list(range(1, len(lines) + 1)),
         [line["variant_id"] for line in lines],
         [line["sku"] for line in lines],
         [line_name(line) for line in lines],
         [line["unit_price"] for line in lines],
         [line["quantity"] for line in lines],
+        list(wanted),
+        list(wanted.values()),
+        ttl,
     )
 
 

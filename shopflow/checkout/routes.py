@@ -147,7 +147,7 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     provider = app[PAYMENTS].get(body.payment_provider)  # 422 before anything is held
 
     async def place() -> web.Response:
-        order = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
+        order, document = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
         try:
             started = await provider.start(orders.charge_of(order))
         except Exception as e:
@@ -155,7 +155,6 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
             raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
         if started.ref is not None:
             await orders.attach_payment(db, order["id"], started.ref)
-        document = orders.order_document(await orders.visible_order(db, order["id"], caller))
         payment = {
             "provider": provider.name,
             "status": "pending",
