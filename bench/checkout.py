@@ -37,7 +37,10 @@ async def stock_the_shop(dsn: str) -> tuple[list[str], str]:
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
-            product = "INSERT INTO products (slug, name, status, currency) VALUES ($1, $2, 'active', 'USD') RETURNING id"
+            product = (
+                "INSERT INTO products (slug, name, status, currency)"
+                " VALUES ($1, $2, 'active', 'USD') RETURNING id"
+            )
             tee = await conn.fetchval(product, "bench-tee", "Bench Tee")
             rows = await conn.fetch(
                 "INSERT INTO variants (product_id, sku, name, price_amount, currency)"
@@ -167,7 +170,8 @@ def run_checkout(args: argparse.Namespace, env: dict[str, str], dsn: str, proces
         no_5xx = not any(s >= 500 for s in statuses)
         fine = statuses[201] == FLASH_UNITS == sold and no_5xx and took < 10
         print(
-            f"\nflash sale: {FLASH_BUYERS:,} buyers at once for {FLASH_UNITS} units: answered in {took:.2f} s;"
+            f"\nflash sale: {FLASH_BUYERS:,} buyers at once for {FLASH_UNITS} units:"
+            f" answered in {took:.2f} s;"
             f" statuses {dict(sorted(statuses.items()))}; units held by orders {sold}"
             f"  {'ok' if fine else 'MISSED'}"
         )
