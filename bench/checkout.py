@@ -135,7 +135,7 @@ def run_checkout(args: argparse.Namespace, env: dict[str, str], dsn: str, proces
 
         def against(
             baseline: Callable[[], Result], requests: list[tuple[str, str]], once: bool
-        ) -> tuple[float, Result]:
+        ) -> tuple[float, Result, float]:
             """Median ratio over rounds of baseline-then-shop; `once`: each request works once
             (a cart checks out once), so later rounds start past what earlier ones sent."""
             runs = []
@@ -146,16 +146,17 @@ def run_checkout(args: argparse.Namespace, env: dict[str, str], dsn: str, proces
                 if once:
                     requests = requests[int(runs[-1][1].rps * seconds * 1.1) + 2 * connections :]
             ratio = statistics.median(r.rps / b.rps for b, r in runs)
-            return ratio, sorted((r for _, r in runs), key=lambda x: x.rps)[len(runs) // 2]
+            middle = sorted((r for _, r in runs), key=lambda x: x.rps)[len(runs) // 2]
+            return ratio, middle, statistics.median(b.rps for b, _ in runs)
 
         def show(name: str, ratio: float, r: Result, verdict: str) -> None:
             figures = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", r.errors)
             print(row.format(name, *figures, f"{ratio:.2f}x", verdict), flush=True)
 
         post_each(base["shop"], adds, connections=connections, seconds=2)  # warm up
-        ratio, r = against(hello, adds, once=False)
+        ratio, r, hello_rps = against(hello, adds, once=False)
         show("add to cart", ratio, r, f">= 0.2x hello-world  {'ok' if ratio >= 0.2 else 'MISSED'}")
-        ratio, r = against(update, orders, once=True)
+        ratio, r, update_rps = against(update, orders, once=True)
         ok = ratio >= 0.25 and r.p99_ms <= 100
         show(
             "place order (manual payment)",
@@ -164,6 +165,10 @@ def run_checkout(args: argparse.Namespace, env: dict[str, str], dsn: str, proces
             f">= 0.25x row update, p99 <= 100 ms  {'ok' if ok else 'MISSED'}",
         )
 
+        print(
+            f"\nbaselines: hello-world median {hello_rps:,.0f} req/s; bare one-row update in a transaction"
+            f" (aiohttp + asyncpg) median {update_rps:,.0f} req/s = {update_rps / hello_rps:.2f}x hello-world"
+        )
         buyers = asyncio.run(carts_holding(dsn, [flash], FLASH_BUYERS))
         took, statuses = asyncio.run(flash_sale(base["shop"], buyers))
         sold = asyncio.run(_sold(dsn))
