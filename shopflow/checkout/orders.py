@@ -20,10 +20,12 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from arq.connections import ArqRedis
 
 from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
-from ..platform.mail import queue_mail
+from ..platform.mail import enqueue_mail, queue_mail
+from ..platform.outbox import enqueue_job, queue_job
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import queries
 from .carts import Caller, may_see, money
@@ -202,14 +204,31 @@ def order_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) -> str:
-    """Apply a successful payment, once: "paid", "already" (nothing to do), or "refund" when
-    the order was cancelled meanwhile and its stock is gone, so the money must go back."""
+@dataclass(frozen=True)
+class Payment:
+    """What applying a payment did, and the work it left for the workers."""
+
+    outcome: str  # "paid", "already" (nothing to do) or "refund" (the money goes back)
+    mail_id: UUID | None = None  # the confirmation, in the mail outbox
+    job_id: UUID | None = None  # the refund, in the job outbox
+
+    async def dispatch(self, queue: ArqRedis) -> None:
+        """After the commit: hand the mail and the job to the workers now (the relays would
+        after a minute if this is lost)."""
+        if self.mail_id is not None:
+            await enqueue_mail(queue, self.mail_id)
+        if self.job_id is not None:
+            await enqueue_job(queue, self.job_id)
+
+
+async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) -> Payment:
+    """Apply a successful payment, once. When the order was cancelled meanwhile and its stock
+    is gone, the money must go back: a refund job is written."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if order is None:
         raise OrderNotFound("no such order")
     if order["payment_status"] in ("paid", "refunded", "partially_refunded"):
-        return "already"
+        return Payment("already")
     if order["status"] == "pending_payment":
         await queries.commit_reservations(conn, order_id)
         await _move(conn, order_id, "paid", note)
@@ -226,10 +245,10 @@ async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) ->
         await queries.add_history(
             conn, order_id, order["status"], f"{note} after the order closed; refunding"
         )
-        return "refund"
+        return Payment("refund", job_id=await queue_job(conn, "refund_order", str(order_id)))
     await queries.set_payment(conn, order_id, "paid")
-    await queue_mail(conn, order["email"], f"Order {order['number']} is confirmed", _confirmation(order))
-    return "paid"
+    subject = f"Order {order['number']} is confirmed"
+    return Payment("paid", mail_id=await queue_mail(conn, order["email"], subject, _confirmation(order)))
 
 
 def _confirmation(order: asyncpg.Record) -> str:
@@ -372,10 +391,10 @@ async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:
     }
 
 
-async def mark_paid(db: Database, order_id: UUID, note: str) -> str:
+async def mark_paid(db: Database, queue: ArqRedis, order_id: UUID, note: str) -> None:
     """Staff record a manual payment."""
     async with db.transaction() as conn:
-        outcome = await record_payment(conn, order_id, note)
-    if outcome == "refund":
-        raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
-    return outcome
+        payment = await record_payment(conn, order_id, note)
+        if payment.outcome == "refund":  # rolls the refund job back too: no money was taken here
+            raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
+    await payment.dispatch(queue)

@@ -245,7 +245,8 @@ async def deliver_order(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def mark_paid(request: web.Request) -> web.Response:
-    await orders.mark_paid(request.app[DB], path_uuid(request, "order"), "payment recorded by staff")
+    order_id = path_uuid(request, "order")
+    await orders.mark_paid(request.app[DB], request.app[REDIS], order_id, "payment recorded by staff")
     return await _order_answer(request)
 
 

@@ -14,7 +14,6 @@ from uuid import UUID
 from arq.connections import ArqRedis
 
 from ..platform.db import Database
-from ..platform.outbox import enqueue_job, queue_job
 from . import orders, queries
 from .payments import Provider
 
@@ -35,7 +34,6 @@ async def settle(
     """Bring the order paid through `ref` in line with what the provider says; with `event`
     (id, type), only once per event. What happened: "paid", "refund", "failed", ..."""
     state = await provider.status(ref)
-    job = None
     async with db.transaction() as conn:
         if event is not None and not await queries.record_event(conn, provider.name, *event):
             return "replayed"
@@ -46,12 +44,9 @@ async def settle(
             await orders.fail_payment(conn, order_id, state)
         if state != "paid":
             return state
-        outcome = await orders.record_payment(conn, order_id, f"paid through {provider.name}")
-        if outcome == "refund":
-            job = await queue_job(conn, "refund_order", str(order_id))
-    if job is not None:
-        await enqueue_job(queue, job)
-    return outcome
+        payment = await orders.record_payment(conn, order_id, f"paid through {provider.name}")
+    await payment.dispatch(queue)
+    return payment.outcome
 
 
 async def stripe_event(db: Database, queue: ArqRedis, provider: Any, payload: bytes, signature: str) -> str:
