@@ -165,3 +165,21 @@ class OrderSummary(BaseModel):
 
 class OrderPage(Page):
     items: list[OrderSummary]
+
+
+class EventFeed(Query):
+    cursor: str | None = Field(None, max_length=200, description="where the last page ended")
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class OrderEvent(BaseModel):
+    id: int
+    type: str = Field(description="order.placed, order.paid, order.fulfilled, ...")
+    order_id: UUID
+    note: str
+    created_at: datetime
+
+
+class EventPage(BaseModel):
+    items: list[OrderEvent]
+    next_cursor: str = Field(description="always set: poll again from here")

@@ -83,7 +83,7 @@ async def _move(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg
         raise InvalidTransition(
             f"an order that is {current['status'] if current else 'gone'} cannot become {status}"
         )
-    await queries.add_history(ex, order_id, status, note)
+    await queries.record_status(ex, order_id, status, note)
     return row
 
 
@@ -239,7 +239,7 @@ async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) ->
     ):
         # paid after its reservation expired, and the stock is still there: sold after all
         await queries.set_status(conn, order_id, "paid", ["cancelled"])
-        await queries.add_history(conn, order_id, "paid", f"{note}, after the reservation expired")
+        await queries.record_status(conn, order_id, "paid", f"{note}, after the reservation expired")
     else:  # the buyer cancelled, or the stock went to someone else: the money goes back
         await queries.set_payment(conn, order_id, "paid")
         await queries.add_history(
@@ -388,6 +388,16 @@ async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:
     return {
         "items": items,
         "next_cursor": encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None,
+    }
+
+
+async def events(db: Database, cursor: str | None, limit: int) -> dict[str, Any]:
+    """A page of the order event feed, and where the next one starts."""
+    after = decode_cursor(cursor, (int,))[0] if cursor else 0
+    rows = await queries.fetch_events(db, after, limit)
+    return {
+        "items": [dict(r) for r in rows],
+        "next_cursor": encode_cursor([rows[-1]["id"] if rows else after]),
     }
 
 

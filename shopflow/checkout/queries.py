@@ -267,6 +267,8 @@ WITH o AS (
 ), history AS (
   INSERT INTO order_history (order_id, status, note, at)
   SELECT o.id, 'pending_payment', 'order placed', o.created_at FROM o
+), event AS (
+  INSERT INTO order_events (type, order_id, note) SELECT 'order.placed', o.id, o.number FROM o
 ), closed AS (
   UPDATE carts SET status = 'checked_out', updated_at = now() WHERE id = $3 AND EXISTS (SELECT 1 FROM o)
 )
@@ -317,6 +319,29 @@ def line_name(line: asyncpg.Record) -> str:
 async def add_history(ex: Executor, order_id: UUID, status: str, note: str) -> None:
     await ex.execute(
         "INSERT INTO order_history (order_id, status, note) VALUES ($1, $2, $3)", order_id, status, note
+    )
+
+
+async def record_status(ex: Executor, order_id: UUID, status: str, note: str) -> None:
+    """The history row of a status change, and its event for other systems."""
+    await ex.execute(
+        "WITH h AS (INSERT INTO order_history (order_id, status, note) VALUES ($1, $2, $3))"
+        " INSERT INTO order_events (type, order_id, note) VALUES ('order.' || $2, $1, $3)",
+        order_id,
+        status,
+        note,
+    )
+
+
+async def fetch_events(ex: Executor, after: int, limit: int) -> list[asyncpg.Record]:
+    """Events after id `after`, oldest first. Only those a few seconds old: ids are taken when
+    a transaction writes, not when it commits, so a reader paging by id must wait for the
+    slower transactions to land."""
+    return await ex.fetch(
+        "SELECT id, type, order_id, note, created_at FROM order_events"
+        " WHERE id > $1 AND created_at < now() - interval '5 seconds' ORDER BY id LIMIT $2",
+        after,
+        limit,
     )
 
 

@@ -16,6 +16,8 @@ from .errors import InvalidTransition
 from .models import (
     Cart,
     CheckoutRequest,
+    EventFeed,
+    EventPage,
     Fulfil,
     ItemQuantity,
     NewItem,
@@ -176,6 +178,19 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
 )
 async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     return json_response(await orders.list_orders(request.app[DB], query))
+
+
+@routes.get("/api/v1/events")
+@endpoint(
+    summary="What happened to orders, oldest first, for other systems to follow (staff); events"
+    " show five seconds after they happen, so paging by `next_cursor` misses none",
+    tags=ORDER_TAGS,
+    query=EventFeed,
+    response=EventPage,
+    guard=require_staff,
+)
+async def order_events(request: web.Request, query: EventFeed) -> web.Response:
+    return json_response(await orders.events(request.app[DB], query.cursor, query.limit))
 
 
 @routes.get("/api/v1/orders/{order}")

@@ -104,6 +104,17 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_order_idx ON refunds (order_id, created_at);
 
+-- What happened to orders, in order, for other systems to read (GET /api/v1/events): a row
+-- per status change, written in the transaction of the change.
+CREATE TABLE order_events (
+    id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    type        text NOT NULL,
+    order_id    uuid NOT NULL REFERENCES orders (id) ON DELETE CASCADE,
+    note        text NOT NULL DEFAULT '',
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX order_events_created_idx ON order_events (created_at);
+
 -- Webhook events already applied: recorded in the transaction of their effect.
 CREATE TABLE payment_events (
     provider     text NOT NULL,

@@ -46,6 +46,12 @@ async def test_guest_cart_to_delivered_order(
     assert [h["status"] for h in doc["history"]] == ["pending_payment", "paid", "fulfilled", "delivered"]
     assert doc["shipments"][0]["tracking_number"] == "JD0001"
     assert (await client.post(f"/api/v1/orders/{oid}/deliver", headers=staff)).status == 409
+    await db.execute("UPDATE order_events SET created_at = created_at - interval '1 minute'")
+    feed = await (await client.get("/api/v1/events?limit=3", headers=staff)).json()
+    assert [e["type"] for e in feed["items"]] == ["order.placed", "order.paid", "order.fulfilled"]
+    rest = await client.get(f"/api/v1/events?cursor={feed['next_cursor']}", headers=staff)
+    assert [e["type"] for e in (await rest.json())["items"]] == ["order.delivered"]
+    assert (await client.get("/api/v1/events", headers=await sign_in(client, app, "c@x.io"))).status == 403
     mail_id = await db.fetchval("SELECT id FROM mail_outbox WHERE subject LIKE 'Order % is confirmed'")
     assert await app[REDIS].exists(f"arq:job:mail:{mail_id}:first")  # handed to a worker at once
 
