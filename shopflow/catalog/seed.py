@@ -242,4 +242,4 @@ async def is_empty(conn: asyncpg.Connection) -> bool:
 
 async def reset(conn: asyncpg.Connection) -> None:
     """Empty the catalog, and whatever points into it (carts, orders and theirs)."""
-    await conn.execute("TRUNCATE stock, variants, products, categories CASCADE")
+    await conn.execute("TRUNCATE stock, variants, products, categories, carts, orders CASCADE")
