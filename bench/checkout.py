@@ -48,7 +48,10 @@ async def stock_the_shop(dsn: str) -> tuple[list[str], str]:
                 " RETURNING id, sku",
                 tee,
             )
-            await conn.execute("INSERT INTO stock (sku, on_hand) SELECT sku, 1000000000 FROM variants")
+            await conn.execute(
+                "INSERT INTO stock (sku, on_hand) SELECT sku, 1000000000 FROM variants WHERE product_id = $1",
+                tee,
+            )
             lamp = await conn.fetchval(product, "flash-lamp", "Flash Lamp")
             flash = await conn.fetchval(
                 "INSERT INTO variants (product_id, sku, name, price_amount, currency)"

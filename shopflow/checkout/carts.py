@@ -13,7 +13,7 @@ from uuid import UUID
 import asyncpg
 
 from ..platform.db import Database, Executor
-from . import queries
+from . import cart_queries
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
 
 
@@ -34,7 +34,7 @@ def money(amount: int, currency: str) -> dict[str, Any]:
 
 async def open_cart(db: Database, caller: Caller, ttl: int) -> UUID:
     """A new guest cart, or the signed-in caller's open cart (made if needed)."""
-    return await queries.insert_cart(db, caller.user_id, ttl)
+    return await cart_queries.insert_cart(db, caller.user_id, ttl)
 
 
 def may_see(cart: asyncpg.Record, caller: Caller) -> bool:
@@ -42,7 +42,7 @@ def may_see(cart: asyncpg.Record, caller: Caller) -> bool:
 
 
 def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
-    """The cart as the API shows it, from its rows (queries.CART)."""
+    """The cart as the API shows it, from its rows (cart_queries.CART)."""
     items = []
     subtotal = count = 0
     for line in rows:
@@ -58,7 +58,7 @@ def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
                 "variant_id": line["variant_id"],
                 "product_id": line["product_id"],
                 "sku": line["sku"],
-                "name": queries.line_name(line),
+                "name": cart_queries.line_name(line),
                 "quantity": line["quantity"],
                 "unit_price": money(line["unit_price"], line["currency"]),
                 "line_total": money(total, line["currency"]),
@@ -79,7 +79,7 @@ def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
 
 async def show_cart(ex: Executor, cart_id: UUID, caller: Caller, currency: str) -> dict[str, Any]:
     """The cart, priced from the catalog now; 404 for anyone it is not for."""
-    rows = await queries.fetch_cart(ex, cart_id)
+    rows = await cart_queries.fetch_cart(ex, cart_id)
     if not rows or not may_see(rows[0], caller):
         raise CartNotFound("no such cart")
     return cart_document(rows, currency)
@@ -87,7 +87,7 @@ async def show_cart(ex: Executor, cart_id: UUID, caller: Caller, currency: str) 
 
 async def _why_unchanged(ex: Executor, cart_id: UUID, caller: Caller) -> None:
     """Raise why a change found no open cart: there is none for the caller (404), or it is closed."""
-    cart = await queries.fetch_cart_head(ex, cart_id)
+    cart = await cart_queries.fetch_cart_head(ex, cart_id)
     if cart is None or not may_see(cart, caller):
         raise CartNotFound("no such cart")
     raise CartClosed("this cart has been checked out; start a new one")
@@ -98,7 +98,7 @@ async def add_item(
 ) -> dict[str, Any]:
     """Put `quantity` of a variant in the cart, on top of what is there (at most 99)."""
     async with db.connection() as conn:
-        outcome = await queries.add_item(
+        outcome = await cart_queries.add_item(
             conn, cart_id, variant_id, quantity, ttl, caller.user_id, caller.staff
         )
         if not outcome["cart"]:
@@ -121,7 +121,7 @@ async def set_quantity(
 ) -> dict[str, Any]:
     """Set an item's quantity; 0 removes it."""
     async with db.connection() as conn:
-        outcome = await queries.set_item_quantity(
+        outcome = await cart_queries.set_item_quantity(
             conn, cart_id, item_id, quantity, ttl, caller.user_id, caller.staff
         )
         if not outcome["cart"]:
@@ -142,16 +142,16 @@ async def merge_guest_cart(
 ) -> dict[str, Any]:
     """Fold a guest cart into the user's cart (quantities summed, at most 99); lines no
     longer for sale are dropped and reported. The cart, with `dropped` listing them."""
-    target = await queries.insert_cart(db, user_id, ttl)
+    target = await cart_queries.insert_cart(db, user_id, ttl)
     async with db.transaction() as conn:
-        rows = await queries.lock_cart_for_checkout(conn, guest_cart_id)  # locks it as checkout would
+        rows = await cart_queries.lock_cart_for_checkout(conn, guest_cart_id)  # locks it as checkout would
         if not rows or rows[0]["user_id"] is not None:
             raise CartNotFound("no such guest cart")
         if rows[0]["status"] != "open":
             raise CartClosed("this cart has been checked out or merged already")
         gone = [line for line in rows if line["id"] is not None and not line["for_sale"]]
-        await queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
-        await queries.merge_items(conn, guest_cart_id, target)
+        await cart_queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
+        await cart_queries.merge_items(conn, guest_cart_id, target)
         document = await show_cart(conn, target, Caller(user_id), currency)
-    document["dropped"] = [{"sku": line["sku"], "name": queries.line_name(line)} for line in gone]
+    document["dropped"] = [{"sku": line["sku"], "name": cart_queries.line_name(line)} for line in gone]
     return document

@@ -1,7 +1,7 @@
 """Orders: placing one from a cart (stock reserved in the same transaction), its status
-machine, payment, fulfilment, cancellation and refunds.
+machine, fulfilment, cancellation and refunds. Payments arriving: settlement.py.
 
-Status moves only through `_move`, which checks TRANSITIONS in the UPDATE itself and writes
+Status moves only through `move_status`, which checks TRANSITIONS in the UPDATE itself and writes
 the history row in the same transaction:
 
     pending_payment → paid → fulfilled → delivered
@@ -20,14 +20,11 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from arq.connections import ArqRedis
 
 from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
-from ..platform.mail import enqueue_mail, queue_mail
-from ..platform.outbox import enqueue_job, queue_job
 from ..platform.pagination import decode_cursor, encode_cursor
-from . import queries
+from . import cart_queries, queries
 from .carts import Caller, may_see, money
 from .errors import (
     CartClosed,
@@ -40,7 +37,7 @@ from .errors import (
     UnavailableItems,
 )
 from .models import OrderFilter
-from .payments import Charge, Payments, Provider
+from .payments import Charge, Provider
 
 # The statuses an order may move to, and from which.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -75,7 +72,7 @@ class Pricing:
         return {"subtotal": subtotal, "shipping": shipping, "tax": tax, "total": subtotal + shipping + tax}
 
 
-async def _move(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg.Record:
+async def move_status(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg.Record:
     """Change the order's status if TRANSITIONS allow it from where it is; else 409."""
     row = await queries.set_status(ex, order_id, status, TRANSITIONS[status])
     if row is None:
@@ -98,7 +95,7 @@ async def place_order(
     the cart and its SKUs' stock rows are locked (in key order) and checked; if any SKU is
     short, nothing is held (409). The order row and its document."""
     async with db.transaction() as conn:
-        rows = await queries.lock_cart_for_checkout(conn, cart_id)
+        rows = await cart_queries.lock_cart_for_checkout(conn, cart_id)
         if not rows or not may_see(rows[0], caller):
             raise CartNotFound("no such cart")
         if rows[0]["status"] != "open":
@@ -143,7 +140,7 @@ async def place_order(
         {
             "variant_id": line["variant_id"],
             "sku": line["sku"],
-            "name": queries.line_name(line),
+            "name": cart_queries.line_name(line),
             "unit_price": line["unit_price"],
             "quantity": line["quantity"],
             "line_total": line["unit_price"] * line["quantity"],
@@ -161,8 +158,8 @@ async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
 async def abandon(db: Database, order_id: UUID, note: str) -> None:
     """Cancel an order whose payment could not even start; its stock goes back."""
     async with db.transaction() as conn:
-        await queries.release_reservations(conn, order_id)
-        await _move(conn, order_id, "cancelled", note)
+        await queries.move_reservations(conn, order_id, "held", "released")
+        await move_status(conn, order_id, "cancelled", note)
         await queries.set_payment(conn, order_id, "cancelled")
 
 
@@ -204,106 +201,14 @@ def order_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Payment:
-    """What applying a payment did, and the work it left for the workers."""
-
-    outcome: str  # "paid", "already" (nothing to do) or "refund" (the money goes back)
-    mail_id: UUID | None = None  # the confirmation, in the mail outbox
-    job_id: UUID | None = None  # the refund, in the job outbox
-
-    async def dispatch(self, queue: ArqRedis) -> None:
-        """After the commit: hand the mail and the job to the workers now (the relays would
-        after a minute if this is lost)."""
-        if self.mail_id is not None:
-            await enqueue_mail(queue, self.mail_id)
-        if self.job_id is not None:
-            await enqueue_job(queue, self.job_id)
-
-
-async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) -> Payment:
-    """Apply a successful payment, once. When the order was cancelled meanwhile and its stock
-    is gone, the money must go back: a refund job is written."""
-    order = await queries.fetch_order_row(conn, order_id, lock=True)
-    if order is None:
-        raise OrderNotFound("no such order")
-    if order["payment_status"] in ("paid", "refunded", "partially_refunded"):
-        return Payment("already")
-    if order["status"] == "pending_payment":
-        await queries.commit_reservations(conn, order_id)
-        await _move(conn, order_id, "paid", note)
-    elif (
-        order["status"] == "cancelled"
-        and order["payment_status"] == "pending"  # expired, not cancelled by anyone
-        and await queries.take_released(conn, order_id)
-    ):
-        # paid after its reservation expired, and the stock is still there: sold after all
-        await queries.set_status(conn, order_id, "paid", ["cancelled"])
-        await queries.record_status(conn, order_id, "paid", f"{note}, after the reservation expired")
-    else:  # the buyer cancelled, or the stock went to someone else: the money goes back
-        await queries.set_payment(conn, order_id, "paid")
-        await queries.add_history(
-            conn, order_id, order["status"], f"{note} after the order closed; refunding"
-        )
-        return Payment("refund", job_id=await queue_job(conn, "refund_order", str(order_id)))
-    await queries.set_payment(conn, order_id, "paid")
-    subject = f"Order {order['number']} is confirmed"
-    return Payment("paid", mail_id=await queue_mail(conn, order["email"], subject, _confirmation(order)))
-
-
-def _confirmation(order: asyncpg.Record) -> str:
-    total = f"{order['total'] / 100:.2f} {order['currency']}"
-    return (
-        f"Thank you for your order {order['number']}.\n\nWe have your payment of {total} and will "
-        "let you know when it ships.\n"
-    )
-
-
-async def refund_cancelled(conn: asyncpg.Connection, payments: Payments, order_id: UUID) -> None:
-    """Give back in full a payment that arrived for a closed order; once."""
-    order = await queries.fetch_order_row(conn, order_id, lock=True)
-    if order is None or order["status"] != "cancelled" or order["payment_status"] != "paid":
-        return
-    provider = payments.get(order["payment_provider"])
-    amount = order["total"] - order["refunded"]
-    ref = await provider.refund(order["payment_ref"], charge_of(order), amount, f"late-{order_id}")
-    await queries.insert_refund(conn, order_id, amount, "paid after the order closed", ref)
-    await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
-    await queries.add_history(conn, order_id, "cancelled", "the late payment was refunded")
-
-
-async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refunded: int) -> str:
-    """Note a refund made at the provider, now `refunded` in all, that the order lacks."""
-    order = await queries.fetch_order_row(conn, order_id, lock=True)
-    if order is None or refunded <= order["refunded"] or refunded > order["total"]:
-        return "already"
-    amount = refunded - order["refunded"]
-    status = "refunded" if refunded == order["total"] else "partially_refunded"
-    await queries.insert_refund(conn, order_id, amount, "refunded at the payment provider", None)
-    if order["status"] in TRANSITIONS[status]:
-        await _move(conn, order_id, status, f"refunded {amount} at the payment provider")
-    await queries.set_payment(conn, order_id, status, refunded=refunded)
-    return status
-
-
-async def fail_payment(db: Executor, order_id: UUID, status: str) -> None:
-    """Note a failed or cancelled payment; the order stays open until it expires."""
-    await db.execute(
-        "UPDATE orders SET payment_status = $2, updated_at = now()"
-        " WHERE id = $1 AND payment_status = 'pending'",
-        order_id,
-        status,
-    )
-
-
 async def expire(db: Database, order_id: UUID) -> bool:
     """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
     async with db.transaction() as conn:
         order = await queries.fetch_order_row(conn, order_id, lock=True)
         if order is None or order["status"] != "pending_payment":
             return False
-        await queries.release_reservations(conn, order_id)
-        await _move(conn, order_id, "cancelled", "not paid in time; the stock was released")
+        await queries.move_reservations(conn, order_id, "held", "released")
+        await move_status(conn, order_id, "cancelled", "not paid in time; the stock was released")
     return True
 
 
@@ -315,8 +220,8 @@ async def cancel(db: Database, provider: Provider, order_id: UUID, caller: Calle
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
         note = reason or ("cancelled by staff" if caller.staff else "cancelled by the buyer")
         if order["status"] == "pending_payment":
-            await queries.release_reservations(conn, order_id)
-            await _move(conn, order_id, "cancelled", note)
+            await queries.move_reservations(conn, order_id, "held", "released")
+            await move_status(conn, order_id, "cancelled", note)
             await queries.set_payment(conn, order_id, "cancelled")
         else:
             remaining = order["total"] - order["refunded"]
@@ -324,8 +229,8 @@ async def cancel(db: Database, provider: Provider, order_id: UUID, caller: Calle
                 order["payment_ref"], charge_of(order), remaining, f"cancel-{order_id}"
             )
             await queries.insert_refund(conn, order_id, remaining, note, ref)
-            await queries.restock(conn, order_id)
-            await _move(conn, order_id, "cancelled", note)
+            await queries.move_reservations(conn, order_id, "committed", "released")
+            await move_status(conn, order_id, "cancelled", note)
             await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
     if order["status"] == "pending_payment":
         await provider.cancel(order["payment_ref"])
@@ -333,13 +238,13 @@ async def cancel(db: Database, provider: Provider, order_id: UUID, caller: Calle
 
 async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
     async with db.transaction() as conn:
-        await _move(conn, order_id, "fulfilled", f"shipped with {carrier}, tracking {tracking_number}")
+        await move_status(conn, order_id, "fulfilled", f"shipped with {carrier}, tracking {tracking_number}")
         await queries.insert_shipment(conn, order_id, carrier, tracking_number)
 
 
 async def deliver(db: Database, order_id: UUID) -> None:
     async with db.transaction() as conn:
-        await _move(conn, order_id, "delivered", "delivered")
+        await move_status(conn, order_id, "delivered", "delivered")
 
 
 async def refund(db: Database, provider: Provider, order_id: UUID, amount: int | None, reason: str) -> None:
@@ -364,7 +269,7 @@ async def refund(db: Database, provider: Provider, order_id: UUID, amount: int |
         )
         status = "refunded" if refunded == order["total"] else "partially_refunded"
         await queries.insert_refund(conn, order_id, amount, reason, ref)
-        await _move(conn, order_id, status, reason or f"refunded {amount}")
+        await move_status(conn, order_id, status, reason or f"refunded {amount}")
         await queries.set_payment(conn, order_id, status, refunded=refunded)
 
 
@@ -399,12 +304,3 @@ async def events(db: Database, cursor: str | None, limit: int) -> dict[str, Any]
         "items": [dict(r) for r in rows],
         "next_cursor": encode_cursor([rows[-1]["id"] if rows else after]),
     }
-
-
-async def mark_paid(db: Database, queue: ArqRedis, order_id: UUID, note: str) -> None:
-    """Staff record a manual payment."""
-    async with db.transaction() as conn:
-        payment = await record_payment(conn, order_id, note)
-        if payment.outcome == "refund":  # rolls the refund job back too: no money was taken here
-            raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
-    await payment.dispatch(queue)

@@ -43,8 +43,12 @@ class Provider(Protocol):
 
     async def cancel(self, ref: str | None) -> None: ...
 
+    async def capture(self, ref: str) -> None:
+        """Take money the buyer approved (PayPal); the others capture by themselves."""
+        ...
+
     async def status(self, ref: str) -> str:
-        """ "paid", "pending", "failed" or "cancelled"."""
+        """One of paid, pending, approved (to capture), failed, cancelled."""
         ...
 
 
@@ -60,6 +64,9 @@ class Manual:
         return None  # paid back by hand
 
     async def cancel(self, ref: str | None) -> None:
+        return None
+
+    async def capture(self, ref: str) -> None:
         return None
 
     async def status(self, ref: str) -> str:

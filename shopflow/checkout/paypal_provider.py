@@ -129,12 +129,10 @@ class PayPal:
             raise NotApproved("approve the payment at PayPal first")
 
     async def status(self, ref: str) -> str:
-        """Where the payment stands; an approved order is captured first, so an approval
-        whose capture request was lost still completes."""
+        """Where the payment stands; "approved" when the buyer agreed and it waits for capture."""
         order = await self._api("GET", f"/v2/checkout/orders/{ref}")
         if order["status"] == "APPROVED":
-            await self.capture(ref)
-            order = await self._api("GET", f"/v2/checkout/orders/{ref}")
+            return "approved"
         if order["status"] == "VOIDED":
             return "cancelled"
         captures = _captures(order)

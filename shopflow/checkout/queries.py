@@ -1,4 +1,4 @@
-"""The checkout component's SQL."""
+"""The checkout component's SQL for stock, orders and payments (carts: cart_queries.py)."""
 
 from __future__ import annotations
 
@@ -10,157 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from ..platform.db import Executor
-
-# Carts
-
-
-async def insert_cart(ex: Executor, user_id: UUID | None, ttl: int) -> UUID:
-    """A new cart; for a user who has an open one already, that one (kept alive)."""
-    if user_id is None:
-        return await ex.fetchval(  # type: ignore[no-any-return]
-            "INSERT INTO carts (expires_at) VALUES (now() + make_interval(secs => $1)) RETURNING id", ttl
-        )
-    return await ex.fetchval(  # type: ignore[no-any-return]
-        "INSERT INTO carts (user_id, expires_at) VALUES ($1, now() + make_interval(secs => $2))"
-        " ON CONFLICT (user_id) WHERE status = 'open'"
-        " DO UPDATE SET expires_at = EXCLUDED.expires_at, updated_at = now() RETURNING id",
-        user_id,
-        ttl,
-    )
-
-
-async def fetch_cart_head(ex: Executor, cart_id: UUID) -> asyncpg.Record | None:
-    """The cart row while it lives."""
-    return await ex.fetchrow(
-        "SELECT id, user_id, status, expires_at FROM carts WHERE id = $1 AND expires_at > now()", cart_id
-    )
-
-
-# A cart's lines, priced and checked against the catalog now.
-LINE_COLUMNS = """i.id, i.variant_id, v.product_id, v.sku, p.name AS product_name, v.name AS variant_name,
-  i.quantity, v.price_amount AS unit_price, v.currency, p.status = 'active' AS for_sale, i.created_at"""
-LINE_TABLES = "cart_items i JOIN variants v ON v.id = i.variant_id JOIN products p ON p.id = v.product_id"
-
-# The cart and its lines in one round trip: a row per line, or one row without a line for an
-# empty cart; no row when there is no such (live) cart.
-CART = f"""
-SELECT c.id AS cart_id, c.user_id, c.status, c.expires_at, {LINE_COLUMNS},
-       coalesce(s.on_hand - s.reserved, 0) AS stock_available
-FROM carts c
-LEFT JOIN ({LINE_TABLES}) ON i.cart_id = c.id
-LEFT JOIN stock s ON s.sku = v.sku
-WHERE c.id = $1 AND c.expires_at > now()
-ORDER BY i.created_at, i.id
-"""
-
-
-async def fetch_cart(ex: Executor, cart_id: UUID) -> list[asyncpg.Record]:
-    return await ex.fetch(CART, cart_id)
-
-
-# Checking a cart out: the cart row locked, its lines, and their SKUs' stock rows locked in
-# key order (so concurrent checkouts cannot deadlock) with what each has available.
-CART_FOR_CHECKOUT = f"""
-WITH cart AS (
-  SELECT id, user_id, status FROM carts WHERE id = $1 AND expires_at > now() FOR UPDATE
-), lines AS (
-  SELECT {LINE_COLUMNS} FROM {LINE_TABLES} JOIN cart ON cart.id = i.cart_id
-), locked AS (
-  SELECT sku, on_hand - reserved AS available FROM stock
-  WHERE sku IN (SELECT sku FROM lines) ORDER BY sku FOR UPDATE
-)
-SELECT c.id AS cart_id, c.user_id, c.status, l.*, k.available
-FROM cart c LEFT JOIN lines l ON true LEFT JOIN locked k ON k.sku = l.sku
-ORDER BY l.created_at, l.id
-"""
-
-
-async def lock_cart_for_checkout(ex: Executor, cart_id: UUID) -> list[asyncpg.Record]:
-    return await ex.fetch(CART_FOR_CHECKOUT, cart_id)
-
-
-# Every cart change touches the cart, and only an open cart the caller may change.
-_OPEN_CART = """
-cart AS (
-  UPDATE carts SET updated_at = now(), expires_at = now() + make_interval(secs => $4)
-  WHERE id = $1 AND status = 'open' AND expires_at > now() AND (user_id IS NULL OR user_id = $5 OR $6)
-  RETURNING id
-)"""
-
-
-async def add_item(
-    ex: Executor, cart_id: UUID, variant_id: UUID, quantity: int, ttl: int, user_id: UUID | None, staff: bool
-) -> asyncpg.Record:
-    """Add to an open cart, summing with a line of the same variant up to 99, in one
-    statement: whether the cart was there to change, the line was added, the variant is for sale."""
-    row = await ex.fetchrow(
-        f"WITH {_OPEN_CART}, added AS ("
-        " INSERT INTO cart_items (cart_id, variant_id, quantity)"
-        " SELECT cart.id, v.id, $3 FROM cart, variants v JOIN products p ON p.id = v.product_id"
-        "  WHERE v.id = $2 AND p.status = 'active'"
-        " ON CONFLICT (cart_id, variant_id) DO UPDATE SET quantity = cart_items.quantity + EXCLUDED.quantity"
-        "  WHERE cart_items.quantity + EXCLUDED.quantity <= 99"
-        " RETURNING 1)"
-        " SELECT EXISTS (SELECT 1 FROM cart) AS cart, EXISTS (SELECT 1 FROM added) AS added,"
-        " EXISTS (SELECT 1 FROM variants v JOIN products p ON p.id = v.product_id"
-        "  WHERE v.id = $2 AND p.status = 'active') AS for_sale",
-        cart_id,
-        variant_id,
-        quantity,
-        ttl,
-        user_id,
-        staff,
-    )
-    assert row is not None
-    return row
-
-
-async def set_item_quantity(
-    ex: Executor, cart_id: UUID, item_id: UUID, quantity: int, ttl: int, user_id: UUID | None, staff: bool
-) -> asyncpg.Record:
-    """Set a line's quantity (0 deletes it) in an open cart: whether the cart was there to
-    change, and whether the line was."""
-    row = await ex.fetchrow(
-        f"WITH {_OPEN_CART},"
-        " changed AS (UPDATE cart_items SET quantity = $3"
-        "  WHERE cart_id IN (SELECT id FROM cart) AND id = $2 AND $3 > 0 RETURNING 1),"
-        " removed AS (DELETE FROM cart_items"
-        "  WHERE cart_id IN (SELECT id FROM cart) AND id = $2 AND $3 = 0 RETURNING 1)"
-        " SELECT EXISTS (SELECT 1 FROM cart) AS cart,"
-        " EXISTS (SELECT 1 FROM changed) OR EXISTS (SELECT 1 FROM removed) AS done",
-        cart_id,
-        item_id,
-        quantity,
-        ttl,
-        user_id,
-        staff,
-    )
-    assert row is not None
-    return row
-
-
-async def merge_items(ex: Executor, source: UUID, target: UUID) -> None:
-    """Move the lines of `source` into `target`, summing quantities up to 99."""
-    await ex.execute(
-        "INSERT INTO cart_items (cart_id, variant_id, quantity, created_at)"
-        " SELECT $2, variant_id, quantity, created_at FROM cart_items WHERE cart_id = $1"
-        " ON CONFLICT (cart_id, variant_id)"
-        " DO UPDATE SET quantity = least(99, cart_items.quantity + EXCLUDED.quantity)",
-        source,
-        target,
-    )
-    await ex.execute("DELETE FROM cart_items WHERE cart_id = $1", source)
-    await ex.execute("UPDATE carts SET status = 'merged', updated_at = now() WHERE id = $1", source)
-
-
-async def delete_items(ex: Executor, cart_id: UUID, item_ids: Sequence[UUID]) -> None:
-    await ex.execute("DELETE FROM cart_items WHERE cart_id = $1 AND id = ANY($2::uuid[])", cart_id, item_ids)
-
-
-async def delete_expired_carts(ex: Executor) -> int:
-    done = await ex.execute("DELETE FROM carts WHERE expires_at < now() AND status <> 'checked_out'")
-    return int(done.split()[-1])
-
+from . import cart_queries
 
 # Stock
 
@@ -175,40 +25,27 @@ async def _lock_order_stock(ex: Executor, order_id: UUID) -> None:
     )
 
 
-async def commit_reservations(ex: Executor, order_id: UUID) -> int:
-    """Turn an order's held stock into sold stock; rows it moved (0 the second time)."""
-    await _lock_order_stock(ex, order_id)
-    done = await ex.execute(
-        "WITH c AS (UPDATE reservations SET state = 'committed' WHERE order_id = $1 AND state = 'held'"
-        "           RETURNING sku, quantity)"
-        " UPDATE stock s SET on_hand = s.on_hand - c.quantity, reserved = s.reserved - c.quantity,"
-        "  updated_at = now() FROM c WHERE s.sku = c.sku",
-        order_id,
-    )
-    return int(done.split()[-1])
+# How stock changes when an order's reservations move from one state to another.
+_STOCK_CHANGES = {
+    ("held", "committed"): "on_hand = s.on_hand - c.quantity, reserved = s.reserved - c.quantity",  # paid
+    ("held", "released"): "reserved = s.reserved - c.quantity",  # cancelled or expired unpaid
+    ("committed", "released"): "on_hand = s.on_hand + c.quantity",  # cancelled after payment: restocked
+    ("released", "committed"): "on_hand = s.on_hand - c.quantity",  # paid late, the stock still there
+}
 
 
-async def release_reservations(ex: Executor, order_id: UUID) -> int:
-    """Give an order's held stock back; rows it moved (0 the second time)."""
+async def move_reservations(ex: Executor, order_id: UUID, from_state: str, to_state: str) -> int:
+    """Move an order's reservations in `from_state` to `to_state`, changing the stock to match;
+    the rows moved (0 the second time, so a move is idempotent)."""
     await _lock_order_stock(ex, order_id)
     done = await ex.execute(
-        "WITH c AS (UPDATE reservations SET state = 'released' WHERE order_id = $1 AND state = 'held'"
+        "WITH c AS (UPDATE reservations SET state = $3 WHERE order_id = $1 AND state = $2"
         "           RETURNING sku, quantity)"
-        " UPDATE stock s SET reserved = s.reserved - c.quantity, updated_at = now()"
+        f" UPDATE stock s SET {_STOCK_CHANGES[from_state, to_state]}, updated_at = now()"
         " FROM c WHERE s.sku = c.sku",
         order_id,
-    )
-    return int(done.split()[-1])
-
-
-async def restock(ex: Executor, order_id: UUID) -> int:
-    """Put a paid order's sold stock back on hand (it was cancelled before shipping)."""
-    await _lock_order_stock(ex, order_id)
-    done = await ex.execute(
-        "WITH c AS (UPDATE reservations SET state = 'released' WHERE order_id = $1 AND state = 'committed'"
-        "           RETURNING sku, quantity)"
-        " UPDATE stock s SET on_hand = s.on_hand + c.quantity, updated_at = now() FROM c WHERE s.sku = c.sku",
-        order_id,
+        from_state,
+        to_state,
     )
     return int(done.split()[-1])
 
@@ -223,13 +60,7 @@ async def take_released(ex: Executor, order_id: UUID) -> bool:
     )
     if not rows or any(r["available"] < r["quantity"] for r in rows):
         return False
-    await ex.execute(
-        "WITH c AS (UPDATE reservations SET state = 'committed' WHERE order_id = $1 AND state = 'released'"
-        "           RETURNING sku, quantity)"
-        " UPDATE stock s SET on_hand = s.on_hand - c.quantity, updated_at = now() FROM c WHERE s.sku = c.sku",
-        order_id,
-    )
-    return True
+    return await move_reservations(ex, order_id, "released", "committed") > 0
 
 
 async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
@@ -302,18 +133,13 @@ async def place_order(
         list(range(1, len(lines) + 1)),
         [line["variant_id"] for line in lines],
         [line["sku"] for line in lines],
-        [line_name(line) for line in lines],
+        [cart_queries.line_name(line) for line in lines],
         [line["unit_price"] for line in lines],
         [line["quantity"] for line in lines],
         list(wanted),
         list(wanted.values()),
         ttl,
     )
-
-
-def line_name(line: asyncpg.Record) -> str:
-    product, variant = line["product_name"], line["variant_name"]
-    return product if variant in ("", "Default", product) else f"{product} - {variant}"
 
 
 async def add_history(ex: Executor, order_id: UUID, status: str, note: str) -> None:
@@ -457,6 +283,12 @@ async def record_event(ex: Executor, provider: str, event_id: str, event_type: s
 async def order_by_ref(ex: Executor, provider: str, ref: str) -> UUID | None:
     return await ex.fetchval(  # type: ignore[no-any-return]
         "SELECT id FROM orders WHERE payment_provider = $1 AND payment_ref = $2", provider, ref
+    )
+
+
+async def status_by_ref(ex: Executor, provider: str, ref: str) -> str | None:
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT status FROM orders WHERE payment_provider = $1 AND payment_ref = $2", provider, ref
     )
 
 

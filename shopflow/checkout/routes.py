@@ -10,7 +10,7 @@ from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
 from ..platform.keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
-from . import carts, orders, webhooks
+from . import carts, orders, settlement
 from .carts import GUEST, Caller
 from .errors import InvalidTransition
 from .models import (
@@ -261,7 +261,7 @@ async def deliver_order(request: web.Request) -> web.Response:
 )
 async def mark_paid(request: web.Request) -> web.Response:
     order_id = path_uuid(request, "order")
-    await orders.mark_paid(request.app[DB], request.app[REDIS], order_id, "payment recorded by staff")
+    await settlement.mark_paid(request.app[DB], request.app[REDIS], order_id, "payment recorded by staff")
     return await _order_answer(request)
 
 
@@ -280,9 +280,11 @@ async def capture_order(request: web.Request) -> web.Response:
         row = await orders.visible_order(app[DB], path_uuid(request, "order"), caller)
         if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
             raise InvalidTransition("only PayPal payments are captured")
+        if row["status"] != "pending_payment":
+            raise InvalidTransition(f"an order that is {row['status']} takes no payment")
         provider = app[PAYMENTS].get("paypal")
-        await provider.capture(row["payment_ref"])  # type: ignore[attr-defined]
-        await webhooks.settle(app[DB], app[REDIS], provider, row["payment_ref"])
+        await provider.capture(row["payment_ref"])
+        await settlement.settle(app[DB], app[REDIS], provider, row["payment_ref"])
         return await _order_answer(request)
 
     return await idempotent(request, app[DB], str(caller.user_id or "guest"), run)
@@ -321,7 +323,7 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         raise NotFound("Stripe is not set up in this shop")
     signature = request.headers.get("Stripe-Signature", "")
     app = request.app
-    outcome = await webhooks.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
+    outcome = await settlement.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
     return json_response({"received": True, "outcome": outcome})
 
 
@@ -336,7 +338,7 @@ async def paypal_webhook(request: web.Request) -> web.Response:
     provider = app[PAYMENTS].providers.get("paypal")
     if provider is None:
         raise NotFound("PayPal is not set up in this shop")
-    outcome = await webhooks.paypal_event(
+    outcome = await settlement.paypal_event(
         app[DB], app[REDIS], provider, await request.read(), request.headers
     )
     return json_response({"received": True, "outcome": outcome})

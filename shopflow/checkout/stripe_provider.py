@@ -62,6 +62,9 @@ class Stripe:
         with contextlib.suppress(stripe.InvalidRequestError):
             await self.intents.cancel_async(ref)
 
+    async def capture(self, ref: str) -> None:
+        return None  # PaymentIntents capture automatically
+
     async def status(self, ref: str) -> str:
         intent = await self.intents.retrieve_async(ref)
         return {"succeeded": "paid", "canceled": "cancelled"}.get(

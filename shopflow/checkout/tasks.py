@@ -9,9 +9,9 @@ from uuid import UUID
 
 from ..platform.idempotency import forget_old_keys
 from ..platform.outbox import enqueue_job, pending_jobs, run_outbox_job
-from . import orders, queries, webhooks
+from . import cart_queries, orders, queries, settlement
 
-OUTBOX_HANDLERS = {"refund_order": webhooks.refund_order}
+OUTBOX_HANDLERS = {"refund_order": settlement.refund_order}
 
 
 async def expire_orders(ctx: dict[str, Any]) -> int:
@@ -26,7 +26,9 @@ async def expire_orders(ctx: dict[str, Any]) -> int:
 async def reconcile_payments(ctx: dict[str, Any]) -> int:
     """Ask the providers about orders whose webhook is late: a lost webhook still pays its
     order, and money for an order cancelled meanwhile goes back."""
-    return await webhooks.reconcile(ctx["db"], ctx["redis"], ctx["payments"], ctx["settings"].reconcile_after)
+    return await settlement.reconcile(
+        ctx["db"], ctx["redis"], ctx["payments"], ctx["settings"].reconcile_after
+    )
 
 
 async def run_job(ctx: dict[str, Any], job_id: str) -> bool:
@@ -46,4 +48,4 @@ async def relay_jobs(ctx: dict[str, Any]) -> int:
 async def clean_up(ctx: dict[str, Any]) -> tuple[int, int]:
     """Delete expired carts and Idempotency-Keys past their replay window."""
     db = ctx["db"]
-    return await queries.delete_expired_carts(db), await forget_old_keys(db)
+    return await cart_queries.delete_expired_carts(db), await forget_old_keys(db)

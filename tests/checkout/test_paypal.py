@@ -84,7 +84,8 @@ async def test_approve_capture_refund(
     assert (await captured.json())["status"] == "paid"
     again = await client.post(f"/api/v1/orders/{order_id}/capture", headers=key)
     assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
-    assert (await (await client.post(f"/api/v1/orders/{order_id}/capture")).json())["status"] == "paid"
+    paid = await client.post(f"/api/v1/orders/{order_id}/capture")  # a new request, not a retry
+    assert paid.status == 409 and (await paid.json())["code"] == "invalid_order_state"
     ref = await db.fetchval("SELECT payment_ref FROM orders")
     assert len(paypal_server.orders[ref]["purchase_units"][0]["payments"]["captures"]) == 1
     assert await stock(db, "SHIRT-S") == (8, 0)
@@ -142,9 +143,29 @@ async def test_an_approval_nobody_captured_is_completed_by_the_reconcile_job(
     placed = await _place(client, shop)
     await _approve(placed["payment"]["approve_url"])  # then the buyer's browser closes
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
-    worker = build_worker(
-        app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=[cron(reconcile_payments, run_at_startup=True)]
-    )
+    await _reconcile(app)
+    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
+
+
+async def test_an_approval_for_a_cancelled_order_is_never_captured(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = paypal_shop
+    placed = await _place(client, shop)
+    order_id = placed["order"]["id"]
+    await _approve(placed["payment"]["approve_url"])
+    assert (await client.post(f"/api/v1/orders/{order_id}/cancel")).status == 200
+    late = await client.post(f"/api/v1/orders/{order_id}/capture")
+    assert late.status == 409
+    await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
+    await _reconcile(app)
+    ref = await db.fetchval("SELECT payment_ref FROM orders")
+    assert "payments" not in paypal_server.orders[ref]["purchase_units"][0]  # no money taken
+    assert await db.fetchval("SELECT status FROM orders") == "cancelled"
+
+
+async def _reconcile(app: web.Application) -> None:
+    cron_jobs = [cron(reconcile_payments, run_at_startup=True)]
+    worker = build_worker(app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=cron_jobs)
     await worker.main()
     await worker.close()
-    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
