@@ -29,6 +29,11 @@ class NotApproved(Conflict):
     title = "The buyer has not approved the payment yet"
 
 
+class NotCaptured(Conflict):
+    code = "payment_not_captured"
+    title = "There is no payment to refund"
+
+
 class BadWebhook(BadRequest):
     code = "bad_signature"
     title = "The webhook signature does not verify"
@@ -142,7 +147,10 @@ class PayPal:
 
     async def refund(self, ref: str | None, charge: Charge, amount: int, key: str) -> str | None:
         order = await self._api("GET", f"/v2/checkout/orders/{ref}")
-        capture = next(c for c in _captures(order) if c["status"] in ("COMPLETED", "PARTIALLY_REFUNDED"))
+        taken = ("COMPLETED", "PARTIALLY_REFUNDED", "REFUNDED")  # refunded: a retry, which PayPal replays
+        capture = next((c for c in _captures(order) if c["status"] in taken), None)
+        if capture is None:
+            raise NotCaptured("PayPal holds no payment for this order to refund")
         refund = await self._api(
             "POST",
             f"/v2/payments/captures/{capture['id']}/refund",

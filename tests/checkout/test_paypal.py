@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,14 +17,14 @@ from aiohttp.test_utils import TestClient, TestServer
 from arq import cron
 
 from shopflow.app import create_app
-from shopflow.checkout.tasks import reconcile_payments
-from shopflow.platform.keys import SETTINGS
+from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
+from shopflow.platform.keys import PAYMENTS, REDIS, SETTINGS
 from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
 from workers.settings import build_worker
 
-from .conftest import Shop, add, checkout, new_cart, stock
+from .conftest import Shop, add, checkout, eventually, new_cart, stock
 
 
 @pytest.fixture
@@ -169,3 +172,64 @@ async def _reconcile(app: web.Application) -> None:
     worker = build_worker(app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=cron_jobs)
     await worker.main()
     await worker.close()
+
+
+async def test_a_worker_killed_in_the_middle_of_a_refund_refunds_once(
+    paypal_shop: Any, paypal_server: PayPalServer, shop: Shop, db: asyncpg.Connection
+) -> None:
+    app, client = paypal_shop
+    placed = await _place(client, shop)
+    await _approve(placed["payment"]["approve_url"])
+    ref = await db.fetchval("SELECT payment_ref FROM orders")
+    await app[PAYMENTS].get("paypal").capture(ref)  # PayPal takes the money, but the news is late:
+    await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
+    worker = build_worker(
+        app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=[cron(expire_orders, run_at_startup=True)]
+    )
+    await worker.main()
+    await worker.close()
+    await db.execute("UPDATE stock SET on_hand = 0 WHERE sku = 'SHIRT-S'")  # and the stock is gone
+
+    settings = app[SETTINGS]
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SHOPFLOW_ENV": "test",
+        "SHOPFLOW_PAYPAL_CLIENT_ID": paypal.CLIENT_ID,
+        "SHOPFLOW_PAYPAL_CLIENT_SECRET": paypal.SECRET,
+        "SHOPFLOW_PAYPAL_WEBHOOK_ID": paypal.WEBHOOK_ID,
+        "SHOPFLOW_PAYPAL_API_BASE": paypal_server.base_url,
+    }
+    paypal_server.hold_refunds = asyncio.Event()
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "shopflow", "worker", env=env)
+    try:
+        event = {
+            "id": "WH-CAP-1",
+            "event_type": "PAYMENT.CAPTURE.COMPLETED",
+            "resource": {"id": "CAP1", "supplementary_data": {"related_ids": {"order_id": ref}}},
+        }
+        body, headers = signed_event(event)
+        assert (await client.post("/api/v1/webhooks/paypal", data=body, headers=headers)).status == 200
+
+        async def refunded_at_paypal() -> bool:
+            return bool(paypal_server.orders[ref]["purchase_units"][0]["payments"]["refunds"])
+
+        await eventually(refunded_at_paypal, 30)  # the worker's refund reached PayPal...
+    finally:
+        proc.kill()  # ...and the worker dies before it can record it
+        await proc.wait()
+    paypal_server.hold_refunds.set()
+    assert await db.fetchval("SELECT payment_status FROM orders") == "paid"  # its transaction rolled back
+
+    await db.execute("UPDATE job_outbox SET created_at = now() - interval '2 minutes'")
+    await app[REDIS].delete("arq:queue")  # the dead worker's delivery is gone; the relay has the job
+    worker = build_worker(
+        settings, burst=True, poll_delay=0.01, cron_jobs=[cron(relay_jobs, run_at_startup=True)]
+    )
+    await worker.main()
+    await worker.close()
+    row = await db.fetchrow("SELECT status, payment_status, refunded, total FROM orders")
+    assert (row["status"], row["payment_status"], row["refunded"]) == ("cancelled", "refunded", row["total"])
+    assert len(paypal_server.orders[ref]["purchase_units"][0]["payments"]["refunds"]) == 1
+    assert await db.fetchval("SELECT count(*) FROM refunds") == 1

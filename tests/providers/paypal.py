@@ -7,6 +7,7 @@ the shop's webhook are signed by `signed_event`; the verify call accepts only th
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -60,6 +61,7 @@ class PayPalServer:
     tokens: set[str] = field(default_factory=set)
     token_fetches: int = 0
     decline_next: bool = False
+    hold_refunds: asyncio.Event | None = None  # set: a refund is made, then its answer waits
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -197,6 +199,9 @@ class PayPalServer:
             payments["refunds"].append(refund)
             full = done + cents(amount) == cents(capture["amount"])
             capture["status"] = "REFUNDED" if full else "PARTIALLY_REFUNDED"
+            self.replies[request.headers.get("PayPal-Request-Id", "")] = (201, refund)
+            if self.hold_refunds is not None:
+                await self.hold_refunds.wait()
             return 201, refund
 
         return await self._once(request, run)
