@@ -125,3 +125,52 @@ async def test_signing_in_folds_the_guest_cart_into_the_users(
     assert (await (await client.get(f"/api/v1/carts/{guest}")).json())["items"] == []  # moved over
     again = await client.post("/api/v1/auth/login", json={**login, "cart_id": guest})
     assert again.status == 200 and (await again.json())["cart_error"] == "cart_checked_out"
+
+
+async def test_cancelling_a_paid_order_restocks_and_refunds_but_not_once_shipped(
+    client: Any, shop: Shop, db: asyncpg.Connection, staff: dict[str, str]
+) -> None:
+    orders = []
+    for _ in range(2):
+        cart = await new_cart(client)
+        await add(client, cart, shop.variants["SHIRT-S"], 2)
+        oid = (await (await checkout(client, cart)).json())["order"]["id"]
+        await client.post(f"/api/v1/orders/{oid}/mark-paid", headers=staff)
+        orders.append(oid)
+    assert await stock(db, "SHIRT-S") == (6, 0)
+    cancelled = await (await client.post(f"/api/v1/orders/{orders[0]}/cancel")).json()
+    assert cancelled["status"] == "cancelled" and cancelled["payment"]["status"] == "refunded"
+    assert cancelled["totals"]["refunded"] == cancelled["totals"]["total"]
+    assert await stock(db, "SHIRT-S") == (8, 0)
+    body = {"carrier": "UPS", "tracking_number": "1Z999"}
+    await client.post(f"/api/v1/orders/{orders[1]}/fulfill", json=body, headers=staff)
+    late = await client.post(f"/api/v1/orders/{orders[1]}/cancel")
+    assert late.status == 409 and (await late.json())["code"] == "invalid_order_state"
+
+
+async def test_staff_list_orders_by_status_and_date(
+    client: Any, app: Any, shop: Shop, db: asyncpg.Connection, staff: dict[str, str]
+) -> None:
+    ids = []
+    for _ in range(3):
+        cart = await new_cart(client)
+        await add(client, cart, shop.variants["SHIRT-S"], 1)
+        ids.append((await (await checkout(client, cart)).json())["order"]["id"])
+    await client.post(f"/api/v1/orders/{ids[0]}/mark-paid", headers=staff)
+    await db.execute("UPDATE orders SET created_at = now() - interval '3 days' WHERE id = $1", ids[2])
+
+    first = await (await client.get("/api/v1/orders?limit=2", headers=staff)).json()
+    assert [o["id"] for o in first["items"]] == [ids[1], ids[0]] and first["next_cursor"]
+    second = await (
+        await client.get(f"/api/v1/orders?limit=2&cursor={first['next_cursor']}", headers=staff)
+    ).json()
+    assert [o["id"] for o in second["items"]] == [ids[2]] and second["next_cursor"] is None
+    paid = await (await client.get("/api/v1/orders?status=paid", headers=staff)).json()
+    assert [o["id"] for o in paid["items"]] == [ids[0]]
+    since = (await db.fetchval("SELECT now() - interval '1 day'")).isoformat()
+    recent = await client.get("/api/v1/orders", params={"from": since}, headers=staff)
+    assert {o["id"] for o in (await recent.json())["items"]} == {ids[0], ids[1]}
+    assert (await client.get("/api/v1/orders?status=lost", headers=staff)).status == 422
+    assert (await client.get("/api/v1/orders?cursor=garbage", headers=staff)).status == 422
+    customer = await sign_in(client, app, "c@example.com")
+    assert (await client.get("/api/v1/orders", headers=customer)).status == 403
