@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from arq import cron
 
-from shopflow.checkout.tasks import reconcile_payments
+from shopflow.checkout.tasks import expire_orders, reconcile_payments
 from shopflow.platform.keys import REDIS, SETTINGS
 from shopflow.platform.outbox import enqueue_job
 from tests.conftest import sign_in
@@ -24,12 +24,24 @@ from .conftest import Shop, add, checkout, eventually, new_cart, pay_with_card, 
 Shop_ = tuple[web.Application, TestClient]
 
 
-async def _order(client: TestClient, shop: Shop, sku: str = "SHIRT-S", quantity: int = 1) -> dict[str, Any]:
+async def _order(
+    client: TestClient, shop: Shop, sku: str = "SHIRT-S", quantity: int = 1
+) -> tuple[dict[str, Any], str]:
+    """An order paid through Stripe, and its PaymentIntent's id."""
     cart = await new_cart(client)
     await add(client, cart, shop.variants[sku], quantity)
     resp = await checkout(client, cart, provider="stripe")
     assert resp.status == 201, await resp.text()
-    return await resp.json()  # type: ignore[no-any-return]
+    placed = await resp.json()
+    return placed, placed["payment"]["client_secret"].split("_secret_")[0]
+
+
+async def _paid_unannounced(client: TestClient, shop: Shop, stripe_server: str) -> tuple[dict[str, Any], str]:
+    """An order whose card payment succeeds at Stripe with no webhook sent: the test plays them."""
+    placed, intent = await _order(client, shop)
+    await _quiet_webhooks(stripe_server)
+    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    return placed, intent
 
 
 async def _status(client: TestClient, order_id: str) -> str:
@@ -52,10 +64,9 @@ async def test_card_payment_refund_and_the_webhook(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     app, client = stripe_shop
-    placed = await _order(client, shop, quantity=2)
+    placed, intent = await _order(client, shop, quantity=2)
     order_id, payment = placed["order"]["id"], placed["payment"]
     assert payment["provider"] == "stripe" and payment["client_secret"].startswith("pi_")
-    intent = payment["client_secret"].split("_secret_")[0]
 
     assert await pay_with_card(stripe_server, intent) == "succeeded"
 
@@ -78,8 +89,7 @@ async def test_a_declined_card_leaves_the_order_open(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     _, client = stripe_shop
-    placed = await _order(client, shop)
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    placed, intent = await _order(client, shop)
     assert await pay_with_card(stripe_server, intent, "4000000000000341") == "declined"
 
     async def failed() -> bool:
@@ -93,10 +103,7 @@ async def test_replayed_and_concurrent_events_make_one_transition(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection, make_settings: Any
 ) -> None:
     _, client = stripe_shop
-    placed = await _order(client, shop)
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
-    await _quiet_webhooks(stripe_server)
-    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    placed, intent = await _paid_unannounced(client, shop, stripe_server)
     event = stripe.event("evt_paid_1", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
     assert [await _post_event(client, event) for _ in range(3)] == [200, 200, 200]
     others = [
@@ -120,10 +127,7 @@ async def test_bad_signatures_and_stale_events_change_nothing(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     _, client = stripe_shop
-    placed = await _order(client, shop)
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
-    await _quiet_webhooks(stripe_server)
-    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    placed, intent = await _paid_unannounced(client, shop, stripe_server)
     event = stripe.event("evt_x", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
     assert await _post_event(client, event, secret="whsec_forged") == 400
     assert await _post_event(client, event, at=int(time.time()) - 301) == 400
@@ -137,10 +141,7 @@ async def test_a_lost_webhook_is_made_good_by_the_reconcile_job(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     app, client = stripe_shop
-    placed = await _order(client, shop)
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
-    await _quiet_webhooks(stripe_server)
-    assert await pay_with_card(stripe_server, intent) == "succeeded"
+    placed, _ = await _paid_unannounced(client, shop, stripe_server)
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
     await _run_cron(app, reconcile_payments)
     assert await _status(client, placed["order"]["id"]) == "paid"
@@ -151,14 +152,11 @@ async def test_a_payment_after_the_order_closed_is_refunded_once(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     app, client = stripe_shop
-    placed = await _order(client, shop, sku="SHIRT-L")  # the last one
+    placed, intent = await _order(client, shop, sku="SHIRT-L")  # the last one
     order_id = placed["order"]["id"]
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
     await _quiet_webhooks(stripe_server)
     # the reservation expires and someone else buys the shirt
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
-    from shopflow.checkout.tasks import expire_orders
-
     await _run_cron(app, expire_orders)
     other = await new_cart(client)
     await add(client, other, shop.variants["SHIRT-L"], 1)
@@ -185,12 +183,9 @@ async def test_a_late_payment_with_stock_left_revives_the_order(
     stripe_shop: Shop_, stripe_server: str, shop: Shop, db: asyncpg.Connection
 ) -> None:
     app, client = stripe_shop
-    placed = await _order(client, shop, sku="SHIRT-M", quantity=2)
-    intent = placed["payment"]["client_secret"].split("_secret_")[0]
+    placed, intent = await _order(client, shop, sku="SHIRT-M", quantity=2)
     await _quiet_webhooks(stripe_server)
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
-    from shopflow.checkout.tasks import expire_orders
-
     await _run_cron(app, expire_orders)
     assert await stock(db, "SHIRT-M") == (3, 0)
     assert await pay_with_card(stripe_server, intent) == "succeeded"
