@@ -13,11 +13,13 @@ import pytest
 import stripe as StripeSdk
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from arq import cron
 
 from shopflow.app import create_app
 from shopflow.platform.settings import Settings
 from tests.providers import stripe
 from tests.providers.stripe import localstripe
+from workers.settings import build_worker
 
 ADDRESS = {
     "name": "Ada Lovelace",
@@ -138,7 +140,16 @@ async def pay_with_card(stripe_server: str, intent_id: str, number: str = "42424
 
 async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
     """Wait for something another process does (a webhook arriving)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
+    for _ in range(int(seconds * 10)):
+        if await check():
+            return
         await asyncio.sleep(0.1)
+    pytest.fail(f"still not so after {seconds} s")
+
+
+async def run_worker(settings: Settings, job: Any = None) -> None:
+    """Run a real worker in burst mode: the cron `job` at start, then whatever is queued."""
+    jobs = [cron(job, run_at_startup=True)] if job is not None else []
+    worker = build_worker(settings, burst=True, poll_delay=0.01, cron_jobs=jobs)
+    await worker.main()
+    await worker.close()

@@ -14,7 +14,6 @@ import asyncpg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from arq import cron
 
 from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
@@ -22,9 +21,8 @@ from shopflow.platform.keys import PAYMENTS, REDIS, SETTINGS
 from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
-from workers.settings import build_worker
 
-from .conftest import Shop, add, checkout, eventually, new_cart, stock
+from .conftest import Shop, add, checkout, eventually, new_cart, run_worker, stock
 
 
 @pytest.fixture
@@ -146,7 +144,7 @@ async def test_an_approval_nobody_captured_is_completed_by_the_reconcile_job(
     placed = await _place(client, shop)
     await _approve(placed["payment"]["approve_url"])  # then the buyer's browser closes
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
-    await _reconcile(app)
+    await run_worker(app[SETTINGS], reconcile_payments)
     assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
 
 
@@ -161,17 +159,10 @@ async def test_an_approval_for_a_cancelled_order_is_never_captured(
     late = await client.post(f"/api/v1/orders/{order_id}/capture")
     assert late.status == 409
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
-    await _reconcile(app)
+    await run_worker(app[SETTINGS], reconcile_payments)
     ref = await db.fetchval("SELECT payment_ref FROM orders")
     assert "payments" not in paypal_server.orders[ref]["purchase_units"][0]  # no money taken
     assert await db.fetchval("SELECT status FROM orders") == "cancelled"
-
-
-async def _reconcile(app: web.Application) -> None:
-    cron_jobs = [cron(reconcile_payments, run_at_startup=True)]
-    worker = build_worker(app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=cron_jobs)
-    await worker.main()
-    await worker.close()
 
 
 async def test_a_worker_killed_in_the_middle_of_a_refund_refunds_once(
@@ -183,11 +174,7 @@ async def test_a_worker_killed_in_the_middle_of_a_refund_refunds_once(
     ref = await db.fetchval("SELECT payment_ref FROM orders")
     await app[PAYMENTS].get("paypal").capture(ref)  # PayPal takes the money, but the news is late:
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
-    worker = build_worker(
-        app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=[cron(expire_orders, run_at_startup=True)]
-    )
-    await worker.main()
-    await worker.close()
+    await run_worker(app[SETTINGS], expire_orders)
     await db.execute("UPDATE stock SET on_hand = 0 WHERE sku = 'SHIRT-S'")  # and the stock is gone
 
     settings = app[SETTINGS]
@@ -224,11 +211,7 @@ async def test_a_worker_killed_in_the_middle_of_a_refund_refunds_once(
 
     await db.execute("UPDATE job_outbox SET created_at = now() - interval '2 minutes'")
     await app[REDIS].delete("arq:queue")  # the dead worker's delivery is gone; the relay has the job
-    worker = build_worker(
-        settings, burst=True, poll_delay=0.01, cron_jobs=[cron(relay_jobs, run_at_startup=True)]
-    )
-    await worker.main()
-    await worker.close()
+    await run_worker(settings, relay_jobs)
     row = await db.fetchrow("SELECT status, payment_status, refunded, total FROM orders")
     assert (row["status"], row["payment_status"], row["refunded"]) == ("cancelled", "refunded", row["total"])
     assert len(paypal_server.orders[ref]["purchase_units"][0]["payments"]["refunds"]) == 1

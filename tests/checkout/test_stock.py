@@ -6,13 +6,11 @@ import asyncio
 from typing import Any
 
 import asyncpg
-from arq import cron
 
 from shopflow.checkout.tasks import expire_orders
 from shopflow.platform.settings import Settings
-from workers.settings import build_worker
 
-from .conftest import Shop, add, checkout, new_cart, stock
+from .conftest import Shop, add, checkout, new_cart, run_worker, stock
 
 
 async def test_fifty_buyers_for_the_last_unit(client: Any, shop: Shop, db: asyncpg.Connection) -> None:
@@ -58,11 +56,7 @@ async def test_an_expired_reservation_frees_the_stock_once(
 
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
     for _ in range(2):  # a second run finds nothing to do
-        worker = build_worker(
-            settings, burst=True, poll_delay=0.01, cron_jobs=[cron(expire_orders, run_at_startup=True)]
-        )
-        await worker.main()
-        await worker.close()
+        await run_worker(settings, expire_orders)
     assert await stock(db, "SHIRT-L") == (1, 0)
     history = await db.fetch("SELECT status FROM order_history WHERE order_id = $1 ORDER BY id", order_id)
     assert [h["status"] for h in history] == ["pending_payment", "cancelled"]

@@ -10,16 +10,14 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from arq import cron
 
 from shopflow.checkout.tasks import expire_orders, reconcile_payments
 from shopflow.platform.keys import REDIS, SETTINGS
 from shopflow.platform.outbox import enqueue_job
 from tests.conftest import sign_in
 from tests.providers import stripe
-from workers.settings import build_worker
 
-from .conftest import Shop, add, checkout, eventually, new_cart, pay_with_card, stock
+from .conftest import Shop, add, checkout, eventually, new_cart, pay_with_card, run_worker, stock
 
 Shop_ = tuple[web.Application, TestClient]
 
@@ -143,7 +141,7 @@ async def test_a_lost_webhook_is_made_good_by_the_reconcile_job(
     app, client = stripe_shop
     placed, _ = await _paid_unannounced(client, shop, stripe_server)
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
-    await _run_cron(app, reconcile_payments)
+    await run_worker(app[SETTINGS], reconcile_payments)
     assert await _status(client, placed["order"]["id"]) == "paid"
     assert await stock(db, "SHIRT-S") == (9, 0)
 
@@ -157,7 +155,7 @@ async def test_a_payment_after_the_order_closed_is_refunded_once(
     await _quiet_webhooks(stripe_server)
     # the reservation expires and someone else buys the shirt
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
-    await _run_cron(app, expire_orders)
+    await run_worker(app[SETTINGS], expire_orders)
     other = await new_cart(client)
     await add(client, other, shop.variants["SHIRT-L"], 1)
     assert (await checkout(client, other)).status == 201
@@ -167,10 +165,10 @@ async def test_a_payment_after_the_order_closed_is_refunded_once(
     event = stripe.event("evt_late", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
     assert await _post_event(client, event) == 200
     assert await db.fetchval("SELECT payment_status FROM orders WHERE id = $1", order_id) == "paid"
-    await _run_cron(app, None)  # the refund job the event queued
+    await run_worker(app[SETTINGS])  # the refund job the event queued
     job = await db.fetchval("SELECT id FROM job_outbox")
     await enqueue_job(app[REDIS], job, attempt="again")  # delivered twice: refunds once
-    await _run_cron(app, None)
+    await run_worker(app[SETTINGS])
     row = await db.fetchrow(
         "SELECT status, payment_status, refunded, total FROM orders WHERE id = $1", order_id
     )
@@ -186,7 +184,7 @@ async def test_a_late_payment_with_stock_left_revives_the_order(
     placed, intent = await _order(client, shop, sku="SHIRT-M", quantity=2)
     await _quiet_webhooks(stripe_server)
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
-    await _run_cron(app, expire_orders)
+    await run_worker(app[SETTINGS], expire_orders)
     assert await stock(db, "SHIRT-M") == (3, 0)
     assert await pay_with_card(stripe_server, intent) == "succeeded"
     event = stripe.event("evt_late2", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
@@ -202,11 +200,3 @@ async def _quiet_webhooks(stripe_server: str) -> None:
     async with aiohttp.ClientSession() as http:
         hook = {"url": "http://127.0.0.1:9/nowhere", "secret": stripe.WEBHOOK_SECRET}
         await http.post(f"{stripe_server}/_config/webhooks/shopflow", data=hook)
-
-
-async def _run_cron(app: web.Application, job: Any) -> None:
-    """Run a worker in burst mode: the cron job at start, then whatever is queued."""
-    jobs = [cron(job, run_at_startup=True)] if job is not None else []
-    worker = build_worker(app[SETTINGS], burst=True, poll_delay=0.01, cron_jobs=jobs)
-    await worker.main()
-    await worker.close()
