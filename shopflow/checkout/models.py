@@ -142,10 +142,6 @@ class Refund(Body):
     reason: str = Field("", max_length=500)
 
 
-class CancelRequest(Body):
-    reason: str = Field("", max_length=500)
-
-
 class OrderFilter(Query):
     status: OrderStatus | None = None
     created_from: datetime | None = Field(None, alias="from")

@@ -109,11 +109,12 @@ class PayPal:
                 ],
                 "payment_source": {
                     "paypal": {
+                        "email_address": charge.email,  # prefills PayPal's sign-in
                         "experience_context": {
                             "return_url": back,
                             "cancel_url": f"{back}&cancelled=1",
                             "user_action": "PAY_NOW",
-                        }
+                        },
                     }
                 },
             },

@@ -248,7 +248,6 @@ async def fetch_orders(
     created_to: datetime | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
-    user_id: UUID | None = None,
 ) -> list[asyncpg.Record]:
     """Orders newest first, filtered, after a keyset position."""
     return await ex.fetch(
@@ -257,7 +256,6 @@ async def fetch_orders(
         " AND ($2::timestamptz IS NULL OR created_at >= $2)"
         " AND ($3::timestamptz IS NULL OR created_at < $3)"
         " AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))"
-        " AND ($7::uuid IS NULL OR user_id = $7)"
         " ORDER BY created_at DESC, id DESC LIMIT $6",
         status,
         created_from,
@@ -265,7 +263,6 @@ async def fetch_orders(
         after[0] if after else None,
         after[1] if after else None,
         limit,
-        user_id,
     )
 
 

@@ -141,7 +141,6 @@ class Settings(BaseSettings):
     reconcile_after: int = Field(10, ge=1)  # minutes before the provider is asked about an unpaid order
     # Stripe: offered once SHOPFLOW_STRIPE_SECRET_KEY and SHOPFLOW_STRIPE_WEBHOOK_SECRET are set.
     stripe_api_base: str = "https://api.stripe.com"
-    stripe_publishable_key: str = ""
     # PayPal: offered once the client id, SHOPFLOW_PAYPAL_CLIENT_SECRET and the webhook id are set.
     paypal_api_base: str = "https://api-m.paypal.com"  # sandbox: https://api-m.sandbox.paypal.com
     paypal_client_id: str = ""
