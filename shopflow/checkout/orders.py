@@ -156,11 +156,13 @@ async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
 
 
 async def abandon(db: Database, order_id: UUID, note: str) -> None:
-    """Cancel an order whose payment could not even start; its stock goes back."""
+    """Cancel an order whose payment could not even start: its stock goes back, and its cart
+    opens again so that the buyer can retry."""
     async with db.transaction() as conn:
         await queries.move_reservations(conn, order_id, "held", "released")
         await move_status(conn, order_id, "cancelled", note)
         await queries.set_payment(conn, order_id, "cancelled")
+        await queries.reopen_cart(conn, order_id)
 
 
 def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:

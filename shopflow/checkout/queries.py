@@ -283,6 +283,16 @@ async def order_by_ref(ex: Executor, provider: str, ref: str) -> UUID | None:
     )
 
 
+async def reopen_cart(ex: Executor, order_id: UUID) -> None:
+    """Let go of the order's cart and open it again."""
+    await ex.execute(
+        "WITH o AS (UPDATE orders n SET cart_id = NULL FROM orders o"
+        "           WHERE n.id = $1 AND o.id = n.id RETURNING o.cart_id)"
+        " UPDATE carts SET status = 'open', updated_at = now() WHERE id = (SELECT cart_id FROM o)",
+        order_id,
+    )
+
+
 async def status_by_ref(ex: Executor, provider: str, ref: str) -> str | None:
     return await ex.fetchval(  # type: ignore[no-any-return]
         "SELECT status FROM orders WHERE payment_provider = $1 AND payment_ref = $2", provider, ref

@@ -62,11 +62,11 @@ async def settle(
 async def stripe_event(db: Database, queue: ArqRedis, provider: Any, payload: bytes, signature: str) -> str:
     """Apply a verified Stripe event (others are acknowledged and ignored)."""
     event = provider.event(payload, signature)
-    if event.get("type") not in STRIPE_EVENTS:
+    if event.get("type") not in STRIPE_EVENTS or not isinstance(event.get("id"), str):
         return "ignored"
-    obj = event["data"]["object"]
-    ref = obj["id"] if obj.get("object") == "payment_intent" else obj.get("payment_intent")
-    if not ref:
+    obj = (event.get("data") or {}).get("object") or {}
+    ref = obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
+    if not isinstance(ref, str):
         return "ignored"
     if event["type"] == "charge.refunded":
         return await _refunded(db, provider, ref, (event["id"], event["type"]), obj.get("amount_refunded", 0))

@@ -11,7 +11,9 @@ import asyncpg
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments
+from shopflow.platform.embedded import free_port
 from shopflow.platform.keys import REDIS, SETTINGS
 from shopflow.platform.outbox import enqueue_job
 from tests.conftest import sign_in
@@ -200,3 +202,21 @@ async def _quiet_webhooks(stripe_server: str) -> None:
     async with aiohttp.ClientSession() as http:
         hook = {"url": "http://127.0.0.1:9/nowhere", "secret": stripe.WEBHOOK_SECRET}
         await http.post(f"{stripe_server}/_config/webhooks/shopflow", data=hook)
+
+
+async def test_when_stripe_is_down_nothing_is_held_and_the_cart_can_try_again(
+    make_settings: Any, make_client: Any, shop: Shop, db: asyncpg.Connection
+) -> None:
+    settings = make_settings(
+        stripe_secret_key=stripe.SECRET_KEY,
+        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
+        stripe_api_base=f"http://127.0.0.1:{free_port()}",  # nothing listens
+    )
+    client = await make_client(create_app(settings))
+    cart = await new_cart(client)
+    await add(client, cart, shop.variants["SHIRT-M"], 3)
+    down = await checkout(client, cart, provider="stripe")
+    assert down.status == 503 and "Retry-After" in down.headers
+    assert await stock(db, "SHIRT-M") == (3, 0)
+    assert await db.fetchval("SELECT status FROM orders") == "cancelled"
+    assert (await checkout(client, cart, provider="manual")).status == 201
