@@ -69,3 +69,8 @@ class InvalidTransition(Conflict):
 class RefundTooLarge(Invalid):
     code = "refund_exceeds_paid"
     title = "The refund is larger than what is left to refund"
+
+
+class ProviderRefused(Conflict):
+    code = "payment_provider_refused"
+    title = "The payment provider refused the request"

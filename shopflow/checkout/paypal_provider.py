@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 
 from ..platform.errors import BadRequest, Conflict, Unavailable
+from .errors import ProviderRefused
 from .payments import Charge, Started
 
 ZERO_DECIMAL = frozenset({"HUF", "JPY", "TWD"})  # PayPal takes these in whole units
@@ -86,11 +87,18 @@ class PayPal:
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError, ValueError):
             raise Unavailable("PayPal cannot be reached; try again", retry_after=5) from None
-        if status == 422 and any(d.get("issue") == "ORDER_NOT_APPROVED" for d in data.get("details", [])):
+        if not isinstance(data, dict):
+            data = {}
+        issues = [d.get("issue") for d in data.get("details", []) if isinstance(d, dict)]
+        if "ORDER_NOT_APPROVED" in issues:
             raise NotApproved("approve the payment at PayPal first")
-        if status >= 400:
-            raise Unavailable(f"PayPal refused the request ({status} {data.get('name', '')})", retry_after=5)
-        return data if isinstance(data, dict) else {}
+        if status in (400, 404, 409, 422):  # PayPal said no to this request: say why
+            raise ProviderRefused(
+                f"PayPal refused: {data.get('name', status)} {' '.join(map(str, issues))}".strip()
+            )
+        if status >= 400:  # our credentials, or PayPal itself: try again later
+            raise Unavailable(f"PayPal failed the request ({status} {data.get('name', '')})", retry_after=5)
+        return data
 
     async def start(self, charge: Charge) -> Started:
         back = f"{self.public_url}/checkout/paypal?order={charge.order_id}"

@@ -4,11 +4,13 @@ verified with the endpoint's signing secret."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import stripe
 
-from ..platform.errors import BadRequest
+from ..platform.errors import BadRequest, Unavailable
+from .errors import ProviderRefused
 from .payments import Charge, Started
 
 TOLERANCE = 300  # seconds a webhook's signed timestamp may be off
@@ -17,6 +19,17 @@ TOLERANCE = 300  # seconds a webhook's signed timestamp may be off
 class BadSignature(BadRequest):
     code = "bad_signature"
     title = "The webhook signature does not verify"
+
+
+@contextlib.contextmanager
+def _answers() -> Iterator[None]:
+    """Stripe's refusals become 409 with its reason; its outages (and bad keys) 503."""
+    try:
+        yield
+    except (stripe.InvalidRequestError, stripe.CardError, stripe.IdempotencyError) as e:
+        raise ProviderRefused(f"Stripe refused: {e.user_message or e}") from None
+    except stripe.StripeError as e:
+        raise Unavailable("Stripe cannot be reached or failed; try again", retry_after=5) from e
 
 
 class Stripe:
@@ -34,39 +47,42 @@ class Stripe:
         await self.http.close_async()
 
     async def start(self, charge: Charge) -> Started:
-        intent = await self.intents.create_async(
-            params={
-                "amount": charge.amount,
-                "currency": charge.currency.lower(),
-                "metadata": {"order_id": str(charge.order_id), "order_number": charge.number},
-            },
-            options={"idempotency_key": f"order-{charge.order_id}"},  # a retry makes no second intent
-        )
+        with _answers():
+            intent = await self.intents.create_async(
+                params={
+                    "amount": charge.amount,
+                    "currency": charge.currency.lower(),
+                    "metadata": {"order_id": str(charge.order_id), "order_number": charge.number},
+                },
+                options={"idempotency_key": f"order-{charge.order_id}"},  # a retry makes no second intent
+            )
         return Started(ref=intent.id, client_secret=intent.client_secret)
 
     async def refund(self, ref: str | None, charge: Charge, amount: int, key: str) -> str | None:
-        refund = await self.client.v1.refunds.create_async(
-            params={
-                "payment_intent": ref or "",
-                "amount": amount,
-                "metadata": {"order_id": str(charge.order_id)},
-            },
-            options={"idempotency_key": key},
-        )
+        with _answers():
+            refund = await self.client.v1.refunds.create_async(
+                params={
+                    "payment_intent": ref or "",
+                    "amount": amount,
+                    "metadata": {"order_id": str(charge.order_id)},
+                },
+                options={"idempotency_key": key},
+            )
         return refund.id
 
     async def cancel(self, ref: str | None) -> None:
         if ref is None:
             return
         # succeeded or cancelled already: the reconcile job settles a late success
-        with contextlib.suppress(stripe.InvalidRequestError):
+        with _answers(), contextlib.suppress(stripe.InvalidRequestError):
             await self.intents.cancel_async(ref)
 
     async def capture(self, ref: str) -> None:
         return None  # PaymentIntents capture automatically
 
     async def status(self, ref: str) -> str:
-        intent = await self.intents.retrieve_async(ref)
+        with _answers():
+            intent = await self.intents.retrieve_async(ref)
         return {"succeeded": "paid", "canceled": "cancelled"}.get(
             intent.status, "failed" if intent.last_payment_error else "pending"
         )

@@ -220,3 +220,29 @@ async def test_when_stripe_is_down_nothing_is_held_and_the_cart_can_try_again(
     assert await stock(db, "SHIRT-M") == (3, 0)
     assert await db.fetchval("SELECT status FROM orders") == "cancelled"
     assert (await checkout(client, cart, provider="manual")).status == 201
+
+
+async def test_a_refund_while_stripe_is_down_is_503_and_changes_nothing(
+    stripe_shop: Shop_,
+    stripe_server: str,
+    shop: Shop,
+    db: asyncpg.Connection,
+    make_settings: Any,
+    make_client: Any,
+) -> None:
+    app, client = stripe_shop
+    placed, intent = await _paid_unannounced(client, shop, stripe_server)
+    event = stripe.event("evt_ok", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
+    assert await _post_event(client, event) == 200
+    cut_off = make_settings(
+        stripe_secret_key=stripe.SECRET_KEY,
+        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
+        stripe_api_base=f"http://127.0.0.1:{free_port()}",
+    )
+    other = await make_client(create_app(cut_off))  # another process, which cannot reach Stripe
+    staff = await sign_in(other, app, "staff@shop.example", "staff")
+    resp = await other.post(f"/api/v1/orders/{placed['order']['id']}/refund", json={}, headers=staff)
+    assert resp.status == 503 and "Retry-After" in resp.headers
+    row = await db.fetchrow("SELECT status, refunded FROM orders")
+    assert (row["status"], row["refunded"]) == ("paid", 0)
+    assert await db.fetchval("SELECT count(*) FROM refunds") == 0
