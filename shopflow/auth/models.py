@@ -78,6 +78,7 @@ class SessionInfo(BaseModel):
 
 class OAuthStart(Query):
     next: str | None = Field(None, max_length=2000, description="A path on this site to land on afterwards")
+    cart_id: UUID | None = Field(None, description="a guest cart to fold into the account's cart")
 
 
 class OAuthCallback(Query):

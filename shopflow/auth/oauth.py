@@ -91,6 +91,7 @@ class Flow:
     provider: str
     next_path: str
     link_user: UUID | None  # set when a signed-in user links this provider
+    cart_id: UUID | None  # a guest cart to fold into the account's once signed in
     nonce: str
     verifier: str
 
@@ -136,11 +137,13 @@ class OAuth:
     def redirect_uri(self, provider: Provider) -> str:
         return f"{self.public_url}/api/v1/auth/oauth/{provider.name}/callback"
 
-    async def begin(self, name: str, next_path: str, link_user: UUID | None = None) -> tuple[str, str]:
+    async def begin(
+        self, name: str, next_path: str, link_user: UUID | None = None, cart_id: UUID | None = None
+    ) -> tuple[str, str]:
         """The provider's authorize URL and the state the browser keeps until the callback."""
         provider = self.provider(name)
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
-        flow = {"provider": name, "next_path": next_path, "link_user": link_user}
+        flow = {"provider": name, "next_path": next_path, "link_user": link_user, "cart_id": cart_id}
         await self.redis.set(
             f"oauth:{state}",
             orjson.dumps(flow | {"nonce": nonce, "verifier": verifier}),
@@ -168,8 +171,8 @@ class OAuth:
         if raw is None:
             raise OAuthFailed("the sign-in has expired or was already used; start again")
         stored = orjson.loads(raw)
-        link = stored.pop("link_user")
-        flow = Flow(**stored, link_user=UUID(link) if link else None)
+        link, cart = stored.pop("link_user"), stored.pop("cart_id")
+        flow = Flow(**stored, link_user=UUID(link) if link else None, cart_id=UUID(cart) if cart else None)
         if flow.provider != name:
             raise OAuthFailed("the sign-in was started with another provider; start again")
         if name == GOOGLE:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+from uuid import UUID
+
 from aiohttp import web
 
 from ..checkout.interface import merge_guest_cart
@@ -85,14 +88,20 @@ async def login(request: web.Request, body: Login) -> web.Response:
     await _throttle(request, "login-account", settings.rate_limit_login_account, body.email.lower())
     signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
     if body.cart_id is not None:
-        user_id = signed.pair["user"]["id"]
-        try:
-            signed.pair["cart"] = await merge_guest_cart(
-                app[DB], body.cart_id, user_id, settings.cart_ttl, settings.currency
-            )
-        except AppError as e:  # a stale or spent cart id does not stop the sign-in
-            signed.pair["cart_error"] = e.code
+        signed.pair.update(await _fold_cart(app, body.cart_id, signed.pair["user"]["id"]))
     return _signed_in(app, signed)
+
+
+async def _fold_cart(app: web.Application, cart_id: UUID, user_id: UUID) -> dict[str, Any]:
+    """Fold a guest cart into the signed-in user's: {"cart": ...}, or {"cart_error": code} (a
+    stale or spent cart id does not stop a sign-in)."""
+    settings = app[SETTINGS]
+    try:
+        return {
+            "cart": await merge_guest_cart(app[DB], cart_id, user_id, settings.cart_ttl, settings.currency)
+        }
+    except AppError as e:
+        return {"cart_error": e.code}
 
 
 @routes.post("/api/v1/auth/refresh")
@@ -193,7 +202,8 @@ async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
 async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
     app = request.app
     await _throttle(request, "oauth", app[SETTINGS].rate_limit_oauth_ip)
-    url, state = await app[AUTH].oauth.begin(request.match_info["provider"], safe_next(query.next))
+    name, next_path = request.match_info["provider"], safe_next(query.next)
+    url, state = await app[AUTH].oauth.begin(name, next_path, cart_id=query.cart_id)
     response = _redirect(url)
     set_oauth_state(response, app[SETTINGS], state)
     return response
@@ -252,7 +262,10 @@ async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Resp
     if flow.link_user is not None:
         await service.link_identity(app[DB], flow.link_user, identity)
     else:
-        set_browser_cookies(response, settings, await service.provider_sign_in(app[DB], app[AUTH], identity))
+        signed = await service.provider_sign_in(app[DB], app[AUTH], identity)
+        set_browser_cookies(response, settings, signed)
+        if flow.cart_id is not None:
+            await _fold_cart(app, flow.cart_id, signed.pair["user"]["id"])
     set_oauth_state(response, settings, None)
     return response
 

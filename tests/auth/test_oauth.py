@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
 from shopflow.platform.keys import AUTH, DB
+from tests.checkout.conftest import add_product
 from tests.providers import oauth
 from tests.providers.oauth import Provider
 
@@ -314,3 +315,19 @@ async def test_unlinking_keeps_at_least_one_way_to_sign_in(browser: Browser, db:
     assert (await browser.get(await browser.at_provider((await link.json())["authorize_url"]))).status == 302
     assert (await browser.get("/api/v1/auth/oauth/google", method="DELETE", headers=csrf)).status == 204
     assert await db.fetchval("SELECT array_agg(provider) FROM oauth_identities") == ["facebook"]
+
+
+async def test_signing_in_through_a_provider_folds_the_guest_cart_in(
+    browser: Browser, db: asyncpg.Connection
+) -> None:
+    _, variants = await add_product(db, "wool-socks", {"SOCK-1": (900, 5)})
+    guest = await browser.get("/api/v1/carts", method="POST")
+    cart_id = (await guest.json())["id"]
+    item = {"variant_id": variants["SOCK-1"], "quantity": 2}
+    assert (await browser.get(f"/api/v1/carts/{cart_id}/items", method="POST", json=item)).status == 201
+
+    start = await browser.get("/api/v1/auth/oauth/google/start", params={"cart_id": cart_id})
+    assert (await browser.get(await browser.at_provider(start.headers["Location"]))).status == 302
+    mine = await browser.get("/api/v1/carts", method="POST", headers={"X-CSRF-Token": browser.cookies[CSRF]})
+    cart = await mine.json()
+    assert cart["id"] != cart_id and [(i["sku"], i["quantity"]) for i in cart["items"]] == [("SOCK-1", 2)]
