@@ -37,7 +37,7 @@ from .errors import (
     UnavailableItems,
 )
 from .models import OrderFilter
-from .payments import Charge, Provider
+from .payments import Charge, Payments, Provider
 
 # The statuses an order may move to, and from which.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -214,26 +214,31 @@ async def expire(db: Database, order_id: UUID) -> bool:
     return True
 
 
-async def cancel(db: Database, provider: Provider, order_id: UUID, caller: Caller, reason: str) -> None:
+async def refund_rest(
+    conn: asyncpg.Connection, provider: Provider, order: asyncpg.Record, key: str, note: str
+) -> None:
+    """Give back all that is left of the order's payment, and record it."""
+    remaining = order["total"] - order["refunded"]
+    ref = await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
+    await queries.insert_refund(conn, order["id"], remaining, note, ref)
+    await queries.set_payment(conn, order["id"], "refunded", refunded=order["total"])
+
+
+async def cancel(db: Database, payments: Payments, order_id: UUID, caller: Caller) -> None:
     """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
     async with db.transaction() as conn:
         order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
         if order["status"] not in NOT_SHIPPED:
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
-        note = reason or ("cancelled by staff" if caller.staff else "cancelled by the buyer")
+        provider = payments.get(order["payment_provider"])
+        note = "cancelled by staff" if caller.staff else "cancelled by the buyer"
         if order["status"] == "pending_payment":
             await queries.move_reservations(conn, order_id, "held", "released")
-            await move_status(conn, order_id, "cancelled", note)
             await queries.set_payment(conn, order_id, "cancelled")
         else:
-            remaining = order["total"] - order["refunded"]
-            ref = await provider.refund(
-                order["payment_ref"], charge_of(order), remaining, f"cancel-{order_id}"
-            )
-            await queries.insert_refund(conn, order_id, remaining, note, ref)
+            await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
             await queries.move_reservations(conn, order_id, "committed", "released")
-            await move_status(conn, order_id, "cancelled", note)
-            await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
+        await move_status(conn, order_id, "cancelled", note)
     if order["status"] == "pending_payment":
         await provider.cancel(order["payment_ref"])
 
@@ -249,7 +254,7 @@ async def deliver(db: Database, order_id: UUID) -> None:
         await move_status(conn, order_id, "delivered", "delivered")
 
 
-async def refund(db: Database, provider: Provider, order_id: UUID, amount: int | None, reason: str) -> None:
+async def refund(db: Database, payments: Payments, order_id: UUID, amount: int | None, reason: str) -> None:
     """Refund part or all of what is left; the order row is locked through the provider call,
     so two refunds cannot both spend the same money."""
     async with db.transaction() as conn:
@@ -266,7 +271,7 @@ async def refund(db: Database, provider: Provider, order_id: UUID, amount: int |
                 errors=[{"field": "amount", "message": f"at most {remaining}"}],
             )
         refunded = order["refunded"] + amount
-        ref = await provider.refund(
+        ref = await payments.get(order["payment_provider"]).refund(
             order["payment_ref"], charge_of(order), amount, f"refund-{order_id}-{refunded}"
         )
         status = "refunded" if refunded == order["total"] else "partially_refunded"

@@ -218,9 +218,8 @@ async def _order_answer(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def cancel_order(request: web.Request) -> web.Response:
-    app, order_id = request.app, path_uuid(request, "order")
-    row = await orders.visible_order(app[DB], order_id, _caller(request))
-    await orders.cancel(app[DB], app[PAYMENTS].get(row["payment_provider"]), order_id, _caller(request), "")
+    app = request.app
+    await orders.cancel(app[DB], app[PAYMENTS], path_uuid(request, "order"), _caller(request))
     return await _order_answer(request)
 
 
@@ -303,9 +302,7 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
     app, order_id = request.app, path_uuid(request, "order")
 
     async def run() -> web.Response:
-        row = await orders.visible_order(app[DB], order_id, _caller(request))
-        provider = app[PAYMENTS].get(row["payment_provider"])
-        await orders.refund(app[DB], provider, order_id, body.amount, body.reason)
+        await orders.refund(app[DB], app[PAYMENTS], order_id, body.amount, body.reason)
         return await _order_answer(request)
 
     return await idempotent(request, app[DB], str(request[PRINCIPAL].user_id), run)

@@ -117,7 +117,7 @@ async def refund_order(conn: Any, ctx: dict[str, Any], order_id: str) -> None:
     await refund_cancelled(conn, ctx["payments"], UUID(order_id))
 
 
-async def reconcile(db: Database, queue: ArqRedis, payments: Any, minutes: int) -> int:
+async def reconcile(db: Database, queue: ArqRedis, payments: Payments, minutes: int) -> int:
     """Ask the providers about orders whose payment news is late; how many changed."""
     changed = 0
     for row in await queries.unsettled_orders(db, minutes):
@@ -191,10 +191,7 @@ async def refund_cancelled(conn: asyncpg.Connection, payments: Payments, order_i
     if order is None or order["status"] != "cancelled" or order["payment_status"] != "paid":
         return
     provider = payments.get(order["payment_provider"])
-    amount = order["total"] - order["refunded"]
-    ref = await provider.refund(order["payment_ref"], orders.charge_of(order), amount, f"late-{order_id}")
-    await queries.insert_refund(conn, order_id, amount, "paid after the order closed", ref)
-    await queries.set_payment(conn, order_id, "refunded", refunded=order["total"])
+    await orders.refund_rest(conn, provider, order, f"late-{order_id}", "paid after the order closed")
     await queries.add_history(conn, order_id, "cancelled", "the late payment was refunded")
 
 
