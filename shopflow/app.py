@@ -21,13 +21,13 @@ from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
 from .checkout.orders import Pricing
 from .checkout.providers import build_payments
+from .keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SETTINGS, TRAFFIC
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
-from .platform.keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SETTINGS
 from .platform.metrics import Metrics
-from .platform.middleware import TRAFFIC, Traffic, platform_middleware, response_headers, traffic_ctx
+from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
 

@@ -22,8 +22,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
+from shopflow.keys import AUTH, DB
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
-from shopflow.platform.keys import AUTH, DB
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
 

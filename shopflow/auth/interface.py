@@ -6,8 +6,8 @@ import hmac
 
 from aiohttp import web
 
+from ..keys import AUTH, SETTINGS
 from ..platform.errors import Forbidden
-from ..platform.keys import AUTH, SETTINGS
 from ..platform.settings import Settings
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie

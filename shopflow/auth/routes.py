@@ -8,10 +8,10 @@ from uuid import UUID
 from aiohttp import web
 
 from ..checkout.interface import merge_guest_cart
+from ..keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.endpoint import endpoint
 from ..platform.errors import AppError
 from ..platform.jsonx import json_response
-from ..platform.keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.ratelimit import Limit, client_ip
 from . import service
 from .errors import OAuthFailed

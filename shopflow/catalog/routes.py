@@ -5,9 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.interface import require_staff
+from ..keys import CACHE, DB, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response, raw_json_response
-from ..platform.keys import CACHE, DB, SETTINGS
 from . import service
 from .models import (
     CategoryCreate,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
+from ..keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
-from ..platform.keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
 from . import carts, orders, settlement
 from .carts import GUEST, Caller
 from .errors import InvalidTransition

@@ -9,13 +9,12 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
+from ..keys import DB, METRICS, OPENAPI, REDIS
 from .endpoint import endpoint
 from .jsonx import dumps, json_response, raw_json_response
-from .keys import DB, METRICS, REDIS
 from .openapi import build_openapi
 
 routes = web.RouteTableDef()
-OPENAPI = web.AppKey("openapi", bytes)
 HEALTHZ_BODY = b'{"status":"ok"}'
 
 

@@ -19,6 +19,7 @@ import asyncpg
 import redis.exceptions
 from aiohttp import web
 
+from ..keys import TRAFFIC
 from . import errors
 from .jsonx import PROBLEM_JSON, dumps
 from .metrics import Metrics
@@ -97,9 +98,6 @@ class Traffic:
                 if deadline <= now and task not in self.timed_out:
                     self.timed_out.add(task)
                     task.cancel()
-
-
-TRAFFIC = web.AppKey("traffic", Traffic)
 
 
 async def traffic_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -143,7 +143,7 @@ async def test_customers_get_403_on_staff_endpoints(client: Any, app: Any) -> No
 
 
 async def test_every_session_key_expires(client: Any, app: Any) -> None:
-    from shopflow.platform.keys import REDIS
+    from shopflow.keys import REDIS
 
     pair = await (await register(client)).json()
     await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})
@@ -156,7 +156,7 @@ async def test_every_session_key_expires(client: Any, app: Any) -> None:
 
 async def test_disabling_an_account_ends_its_sessions(client: Any, app: Any) -> None:
     from shopflow.auth.service import set_disabled
-    from shopflow.platform.keys import AUTH, DB
+    from shopflow.keys import AUTH, DB
 
     pair = await (await register(client)).json()
     await set_disabled(app[DB], app[AUTH].sessions, "ADA@example.com", True)

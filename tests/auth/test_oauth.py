@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
-from shopflow.platform.keys import AUTH, DB
+from shopflow.keys import AUTH, DB
 from tests.checkout.conftest import add_product
 from tests.providers import oauth
 from tests.providers.oauth import Provider

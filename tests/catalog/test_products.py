@@ -50,7 +50,7 @@ async def test_unknown_and_unlisted_products_are_404(
 async def test_writes_invalidate_the_cached_detail(
     client: Any, staff: dict[str, str], catalog: Catalog, app: Any
 ) -> None:
-    from shopflow.platform.keys import REDIS
+    from shopflow.keys import REDIS
 
     mug = by_name(catalog, "Red Ceramic Mug")
     await detail(client, mug["id"])

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-from shopflow.platform.keys import REDIS
+from shopflow.keys import REDIS
 from tests.conftest import sign_in
 
 from .conftest import Shop, add, add_product, checkout, new_cart, stock

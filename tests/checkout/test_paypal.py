@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
-from shopflow.platform.keys import PAYMENTS, REDIS, SETTINGS
+from shopflow.keys import PAYMENTS, REDIS, SETTINGS
 from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event

@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments
+from shopflow.keys import REDIS, SETTINGS
 from shopflow.platform.embedded import free_port
-from shopflow.platform.keys import REDIS, SETTINGS
 from shopflow.platform.outbox import enqueue_job
 from tests.conftest import sign_in
 from tests.providers import stripe

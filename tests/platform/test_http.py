@@ -9,8 +9,8 @@ from aiohttp import web
 from openapi_spec_validator import validate
 
 from shopflow.app import create_app
+from shopflow.keys import DB
 from shopflow.platform.endpoint import Body, endpoint
-from shopflow.platform.keys import DB
 
 
 async def test_healthz_carries_request_id_and_security_headers(client: Any) -> None:

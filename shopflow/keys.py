@@ -1,0 +1,36 @@
+"""The typed keys under which the app holds its shared resources, in one place above the
+components. Types are imported for the checker only, so `platform/` can use these keys
+without importing any component."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+if TYPE_CHECKING:
+    import aiohttp
+    from arq.connections import ArqRedis
+
+    from .auth.service import Auth
+    from .checkout.orders import Pricing
+    from .checkout.payments import Payments
+    from .platform.cache import Cache
+    from .platform.db import Database
+    from .platform.metrics import Metrics
+    from .platform.middleware import Traffic
+    from .platform.ratelimit import RateLimiter
+    from .platform.settings import Settings
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
+DB: web.AppKey[Database] = web.AppKey("db")
+REDIS: web.AppKey[ArqRedis] = web.AppKey("redis")  # one pool: cache, sessions, limits, job queue
+METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+TRAFFIC: web.AppKey[Traffic] = web.AppKey("traffic")
+CACHE: web.AppKey[Cache] = web.AppKey("cache")
+LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
+HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")  # outbound: sign-in, payment providers
+OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
+AUTH: web.AppKey[Auth] = web.AppKey("auth")
+PRICING: web.AppKey[Pricing] = web.AppKey("pricing")
+PAYMENTS: web.AppKey[Payments] = web.AppKey("payments")
