@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from arq.connections import RedisSettings, create_pool
+from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
@@ -19,9 +19,11 @@ from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
 from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
-from .checkout.orders import Pricing
+from .checkout.access import OrderAccess
+from .checkout.context import Checkout, Pricing
+from .checkout.payments import Payments
 from .checkout.providers import build_payments
-from .keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SETTINGS, TRAFFIC
+from .keys import AUTH, CACHE, CHECKOUT, DB, HTTP, LIMITER, METRICS, PAYMENTS, REDIS, SETTINGS, TRAFFIC
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
@@ -55,13 +57,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
     redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
     app[LIMITER] = RateLimiter(redis)
-    cache = app[CACHE] = Cache(
-        redis,
-        app[METRICS],
-        ttl=settings.cache_ttl,
-        local_ttl=settings.local_cache_ttl,
-        namespaces=CACHE_NAMESPACES,
-    )
+    cache = app[CACHE] = build_cache(settings, redis, app[METRICS])
     limit = app[TRAFFIC].address_limit = AddressLimit(
         redis, settings.rate_limit_api_ip, settings.trusted_proxies, settings.rate_limit_api_settle
     )
@@ -74,6 +70,16 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     await redis.aclose()
 
 
+def build_cache(settings: Settings, redis: ArqRedis, metrics: Metrics) -> Cache:
+    return Cache(
+        redis,
+        metrics,
+        ttl=settings.cache_ttl,
+        local_ttl=settings.local_cache_ttl,
+        namespaces=CACHE_NAMESPACES,
+    )
+
+
 async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=15, connect=5)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
@@ -81,10 +87,22 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
 
 
-async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
+async def checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     payments = app[PAYMENTS] = build_payments(app[SETTINGS])
+    app[CHECKOUT] = build_checkout(app[SETTINGS], app[DB], app[REDIS], app[CACHE], payments)
     yield
     await payments.close()
+
+
+def build_checkout(
+    settings: Settings, db: Database, queue: ArqRedis, cache: Cache, payments: Payments
+) -> Checkout:
+    """The checkout component's dependencies, for the app and the worker alike."""
+    pricing = Pricing(
+        settings.currency, settings.shipping_rates, settings.tax_rates, settings.reservation_ttl
+    )
+    access = OrderAccess.from_secret(settings.jwt_secret.get_secret_value(), settings.public_url)
+    return Checkout(db, queue, cache, payments, pricing, settings.cart_ttl, access)
 
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -120,16 +138,13 @@ def create_app(settings: Settings | None = None) -> web.Application:
     settings = settings or load_settings()
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
-    app[PRICING] = Pricing(
-        settings.currency, settings.shipping_rates, settings.tax_rates, settings.reservation_ttl
-    )
     app[METRICS] = metrics = Metrics()
     headers = response_headers(production=not settings.dev)
     traffic = app[TRAFFIC] = Traffic(
         settings.max_concurrent_requests, settings.request_timeout, metrics, headers
     )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
-    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, payments_ctx])
+    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, checkout_ctx])
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from arq.connections import ArqRedis
 
     from .auth.service import Auth
-    from .checkout.orders import Pricing
+    from .checkout.context import Checkout
     from .checkout.payments import Payments
     from .platform.cache import Cache
     from .platform.db import Database
@@ -32,5 +32,5 @@ LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")  # outbound: sign-in, payment providers
 OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
-PRICING: web.AppKey[Pricing] = web.AppKey("pricing")
+CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
 PAYMENTS: web.AppKey[Payments] = web.AppKey("payments")

@@ -16,10 +16,12 @@ from arq import cron
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
+from shopflow.app import build_cache, build_checkout
 from shopflow.checkout.providers import build_payments
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
+from shopflow.platform.metrics import Metrics
 from shopflow.platform.settings import Settings
 
 HEARTBEAT_KEY = "shopflow:worker:heartbeat"
@@ -31,8 +33,10 @@ async def startup(ctx: dict[str, Any]) -> None:
     pool = await create_pool(
         settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
     )
-    ctx["db"] = Database(pool, settings.db_acquire_timeout)
-    ctx["payments"] = build_payments(settings)
+    ctx["db"] = db = Database(pool, settings.db_acquire_timeout)
+    ctx["payments"] = payments = build_payments(settings)
+    cache = build_cache(settings, ctx["redis"], Metrics())  # to drop what the jobs' writes change
+    ctx["checkout"] = build_checkout(settings, db, ctx["redis"], cache, payments)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
 
 

@@ -8,7 +8,7 @@ from uuid import UUID
 from aiohttp import web
 
 from ..checkout.interface import merge_guest_cart
-from ..keys import AUTH, DB, LIMITER, REDIS, SETTINGS
+from ..keys import AUTH, CHECKOUT, DB, LIMITER, REDIS, SETTINGS
 from ..platform.endpoint import endpoint
 from ..platform.errors import AppError
 from ..platform.jsonx import json_response
@@ -95,11 +95,8 @@ async def login(request: web.Request, body: Login) -> web.Response:
 async def _fold_cart(app: web.Application, cart_id: UUID, user_id: UUID) -> dict[str, Any]:
     """Fold a guest cart into the signed-in user's: {"cart": ...}, or {"cart_error": code} (a
     stale or spent cart id does not stop a sign-in)."""
-    settings = app[SETTINGS]
     try:
-        return {
-            "cart": await merge_guest_cart(app[DB], cart_id, user_id, settings.cart_ttl, settings.currency)
-        }
+        return {"cart": await merge_guest_cart(app[CHECKOUT], cart_id, user_id)}
     except AppError as e:
         return {"cart_error": e.code}
 

@@ -48,12 +48,21 @@ FROM products p LEFT JOIN categories c ON c.id = p.category_id
 """
 
 
-async def fetch_product_json(ex: Executor, key: UUID | str, *, listed_only: bool) -> str | None:
-    """The product document by id (UUID) or slug (str); drafts and archived only if asked."""
-    where = "p.id = $1" if isinstance(key, UUID) else "p.slug = $1"
-    if listed_only:
-        where += " AND p.status = 'active'"
-    return await ex.fetchval(f"{_DETAIL} WHERE {where}", key)  # type: ignore[no-any-return]
+async def fetch_product_json(ex: Executor, product_id: UUID, *, listed_only: bool) -> str | None:
+    """The product document; drafts and archived ones only if asked."""
+    where = "p.id = $1 AND p.status = 'active'" if listed_only else "p.id = $1"
+    return await ex.fetchval(f"{_DETAIL} WHERE {where}", product_id)  # type: ignore[no-any-return]
+
+
+async def slug_taken(ex: Executor, slug: str) -> bool:
+    return bool(await ex.fetchval("SELECT 1 FROM products WHERE slug = $1", slug))
+
+
+async def fetch_listed_id(ex: Executor, slug: str) -> UUID | None:
+    """The id of the listed product with this slug."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT id FROM products WHERE slug = $1 AND status = 'active'", slug
+    )
 
 
 @dataclass(frozen=True)

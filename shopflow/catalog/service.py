@@ -44,8 +44,12 @@ CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def product_cache_key(product_id: UUID) -> str:
+    return f"catalog:product:{product_id}"
+
+
 def _product_keys(product_id: UUID, *slugs: str | None) -> list[str]:
-    return [f"catalog:product:{product_id}"] + [f"catalog:slug:{s}" for s in slugs if s]
+    return [product_cache_key(product_id)] + [f"catalog:slug:{s}" for s in slugs if s]
 
 
 def _invalid(field: str, message: str) -> Invalid:
@@ -97,18 +101,30 @@ def _constraints(category_field: str = "category_id") -> Iterator[None]:
 
 
 async def product_json(db: Database, cache: Cache, id_or_slug: str) -> bytes:
-    """A listed product's document, from the cache when it is there."""
+    """A listed product's document, from the cache when it is there. A slug is cached as
+    the product's id, so that a document has one key to drop when its stock moves."""
     key = parse_key(id_or_slug)
-    cache_key = _product_keys(key)[0] if isinstance(key, UUID) else f"catalog:slug:{key}"
+    product_id = key if isinstance(key, UUID) else await _product_id(db, cache, key)
 
     async def load() -> bytes | None:
-        doc = await queries.fetch_product_json(db, key, listed_only=True)
+        doc = await queries.fetch_product_json(db, product_id, listed_only=True)
         return doc.encode() if doc is not None else None
 
-    doc = await cache.get_or_load("product", cache_key, load)
+    doc = await cache.get_or_load("product", product_cache_key(product_id), load)
     if doc is None:
         raise ProductNotFound(f"no product {id_or_slug!r}")
     return doc
+
+
+async def _product_id(db: Database, cache: Cache, slug: str) -> UUID:
+    async def load() -> bytes | None:
+        product_id = await queries.fetch_listed_id(db, slug)
+        return product_id.bytes if product_id is not None else None
+
+    found = await cache.get_or_load("slug", f"catalog:slug:{slug}", load)
+    if found is None:
+        raise ProductNotFound(f"no product {slug!r}")
+    return UUID(bytes=found)
 
 
 async def category_tree(db: Database, cache: Cache) -> bytes:
@@ -233,7 +249,7 @@ async def _invalidate(cache: Cache, *keys: str) -> None:
 async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
     """A slug made from the name, with a random suffix if the plain one is taken."""
     slug = slugify(name)
-    if await conn.fetchval("SELECT 1 FROM products WHERE slug = $1", slug):
+    if await queries.slug_taken(conn, slug):
         slug += "-" + secrets.token_hex(3)
     return slug
 

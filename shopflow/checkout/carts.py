@@ -12,17 +12,20 @@ from uuid import UUID
 
 import asyncpg
 
-from ..platform.db import Database, Executor
+from ..platform.db import Executor
 from . import cart_queries
+from .context import Checkout
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
 
 
 @dataclass(frozen=True)
 class Caller:
-    """Who asks: a signed-in user (maybe staff) or a guest (user_id None)."""
+    """Who asks: a signed-in user (maybe staff) or a guest (user_id None), maybe holding
+    a guest order's secret."""
 
     user_id: UUID | None = None
     staff: bool = False
+    order_token: str | None = None
 
 
 GUEST = Caller()
@@ -32,9 +35,10 @@ def money(amount: int, currency: str) -> dict[str, Any]:
     return {"amount": amount, "currency": currency}
 
 
-async def open_cart(db: Database, caller: Caller, ttl: int) -> UUID:
+async def open_cart(co: Checkout, caller: Caller) -> dict[str, Any]:
     """A new guest cart, or the signed-in caller's open cart (made if needed)."""
-    return await cart_queries.insert_cart(db, caller.user_id, ttl)
+    cart_id = await cart_queries.insert_cart(co.db, caller.user_id, co.cart_ttl)
+    return await show_cart(co.db, cart_id, caller, co.pricing.currency)
 
 
 def may_see(cart: asyncpg.Record, caller: Caller) -> bool:
@@ -94,12 +98,12 @@ async def _why_unchanged(ex: Executor, cart_id: UUID, caller: Caller) -> None:
 
 
 async def add_item(
-    db: Database, cart_id: UUID, caller: Caller, variant_id: UUID, quantity: int, ttl: int, currency: str
+    co: Checkout, cart_id: UUID, caller: Caller, variant_id: UUID, quantity: int
 ) -> dict[str, Any]:
     """Put `quantity` of a variant in the cart, on top of what is there (at most 99)."""
-    async with db.connection() as conn:
+    async with co.db.connection() as conn:
         outcome = await cart_queries.add_item(
-            conn, cart_id, variant_id, quantity, ttl, caller.user_id, caller.staff
+            conn, cart_id, variant_id, quantity, co.cart_ttl, caller.user_id, caller.staff
         )
         if not outcome["cart"]:
             await _why_unchanged(conn, cart_id, caller)
@@ -113,37 +117,29 @@ async def add_item(
                 "at most 99 of a variant fit in a cart",
                 errors=[{"field": "quantity", "message": "the cart would hold more than 99"}],
             )
-        return await show_cart(conn, cart_id, caller, currency)
+        return await show_cart(conn, cart_id, caller, co.pricing.currency)
 
 
 async def set_quantity(
-    db: Database, cart_id: UUID, caller: Caller, item_id: UUID, quantity: int, ttl: int, currency: str
+    co: Checkout, cart_id: UUID, caller: Caller, item_id: UUID, quantity: int
 ) -> dict[str, Any]:
     """Set an item's quantity; 0 removes it."""
-    async with db.connection() as conn:
+    async with co.db.connection() as conn:
         outcome = await cart_queries.set_item_quantity(
-            conn, cart_id, item_id, quantity, ttl, caller.user_id, caller.staff
+            conn, cart_id, item_id, quantity, co.cart_ttl, caller.user_id, caller.staff
         )
         if not outcome["cart"]:
             await _why_unchanged(conn, cart_id, caller)
         if not outcome["done"]:
             raise CartItemNotFound("no such item in this cart")
-        return await show_cart(conn, cart_id, caller, currency)
+        return await show_cart(conn, cart_id, caller, co.pricing.currency)
 
 
-async def remove_item(
-    db: Database, cart_id: UUID, caller: Caller, item_id: UUID, ttl: int, currency: str
-) -> dict[str, Any]:
-    return await set_quantity(db, cart_id, caller, item_id, 0, ttl, currency)
-
-
-async def merge_guest_cart(
-    db: Database, guest_cart_id: UUID, user_id: UUID, ttl: int, currency: str
-) -> dict[str, Any]:
+async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> dict[str, Any]:
     """Fold a guest cart into the user's cart (quantities summed, at most 99); lines no
     longer for sale are dropped and reported. The cart, with `dropped` listing them."""
-    target = await cart_queries.insert_cart(db, user_id, ttl)
-    async with db.transaction() as conn:
+    target = await cart_queries.insert_cart(co.db, user_id, co.cart_ttl)
+    async with co.db.transaction() as conn:
         rows = await cart_queries.lock_cart_for_checkout(conn, guest_cart_id)  # locks it as checkout would
         if not rows or rows[0]["user_id"] is not None:
             raise CartNotFound("no such guest cart")
@@ -152,6 +148,6 @@ async def merge_guest_cart(
         gone = [line for line in rows if line["id"] is not None and not line["for_sale"]]
         await cart_queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
         await cart_queries.merge_items(conn, guest_cart_id, target)
-        document = await show_cart(conn, target, Caller(user_id), currency)
+        document = await show_cart(conn, target, Caller(user_id), co.pricing.currency)
     document["dropped"] = [{"sku": line["sku"], "name": cart_queries.line_name(line)} for line in gone]
     return document

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass
 
 from ..platform.errors import Conflict, Invalid, NotFound
 
@@ -52,13 +52,21 @@ class ProviderUnavailable(Invalid):
     title = "The payment provider is not available"
 
 
+@dataclass(frozen=True)
+class Shortage:
+    sku: str
+    requested: int
+    available: int
+
+
 class OutOfStock(Conflict):
     code = "out_of_stock"
     title = "Not enough stock"
 
-    def __init__(self, short: list[dict[str, Any]]) -> None:
-        skus = ", ".join(f"{s['sku']} ({s['available']} available)" for s in short)
-        super().__init__(f"not enough stock for {skus}", extra={"short": short})
+    def __init__(self, short: list[Shortage]) -> None:
+        self.short = short
+        skus = ", ".join(f"{s.sku} ({s.available} available)" for s in short)
+        super().__init__(f"not enough stock for {skus}", extra={"short": [asdict(s) for s in short]})
 
 
 class InvalidTransition(Conflict):

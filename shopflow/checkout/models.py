@@ -130,6 +130,17 @@ class Order(BaseModel):
 class Placed(BaseModel):
     order: Order
     payment: Payment
+    order_token: str | None = Field(
+        description="a guest order's secret, answered only here (and in the confirmation mail's"
+        " link): send it as `?token=` or `X-Order-Token` to see or cancel the order; null for"
+        " a signed-in buyer's order"
+    )
+
+
+class OrderAccess(Query):
+    token: str | None = Field(
+        None, max_length=100, description="a guest order's secret (or the X-Order-Token header)"
+    )
 
 
 class Fulfil(Body):

@@ -17,15 +17,17 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import asyncpg
 
+from ..catalog.interface import StockMove
 from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
 from ..platform.pagination import decode_cursor, encode_cursor
-from . import cart_queries, queries
+from . import access, cart_queries, queries
 from .carts import Caller, may_see, money
+from .context import Checkout, Pricing
 from .errors import (
     CartClosed,
     CartNotFound,
@@ -34,10 +36,11 @@ from .errors import (
     OrderNotFound,
     OutOfStock,
     RefundTooLarge,
+    Shortage,
     UnavailableItems,
 )
 from .models import OrderFilter
-from .payments import Charge, Payments, Provider
+from .payments import Charge, Provider
 
 # The statuses an order may move to, and from which.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -58,18 +61,31 @@ def new_order_number() -> str:
     return f"SF-{chars[:4]}-{chars[4:]}"
 
 
-@dataclass(frozen=True)
-class Pricing:
-    currency: str
-    shipping_rates: dict[str, int]
-    tax_rates: dict[str, int]  # basis points
-    reservation_ttl: int
+# How units available change when an order's reservations move from one state to another.
+_AVAILABLE_CHANGE = {
+    ("held", "committed"): 0,  # paid: the units were not available already
+    ("held", "released"): 1,
+    ("committed", "released"): 1,
+    ("released", "committed"): -1,
+}
 
-    def totals(self, subtotal: int, country: str) -> dict[str, int]:
-        shipping = self.shipping_rates.get(country, self.shipping_rates["default"])
-        bps = self.tax_rates.get(country, self.tax_rates["default"])
-        tax = ((subtotal + shipping) * bps + 5000) // 10000  # rounded half up
-        return {"subtotal": subtotal, "shipping": shipping, "tax": tax, "total": subtotal + shipping + tax}
+
+def stock_moves(rows: list[asyncpg.Record], from_state: str, to_state: str) -> list[StockMove]:
+    """What `queries.move_reservations` did, as the catalog hears of it."""
+    sign = _AVAILABLE_CHANGE[from_state, to_state]
+    if not sign:
+        return []
+    return [
+        StockMove(
+            r["product_id"], crossed=(r["available"] > 0) != (r["available"] - sign * r["quantity"] > 0)
+        )
+        for r in rows
+    ]
+
+
+async def move_stock(conn: Executor, order_id: UUID, from_state: str, to_state: str) -> list[StockMove]:
+    rows = await queries.move_reservations(conn, order_id, from_state, to_state)
+    return stock_moves(rows, from_state, to_state)
 
 
 async def move_status(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg.Record:
@@ -88,54 +104,108 @@ def charge_of(order: asyncpg.Record) -> Charge:
     return Charge(order["id"], order["number"], order["total"], order["currency"], order["email"])
 
 
-async def place_order(
-    db: Database, pricing: Pricing, cart_id: UUID, caller: Caller, request: dict[str, Any]
-) -> tuple[asyncpg.Record, dict[str, Any]]:
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: asyncpg.Record
+    document: dict[str, Any]
+    token: str | None  # a guest order's secret: the buyer hears it once, here
+
+
+async def place_order(co: Checkout, cart_id: UUID, caller: Caller, request: dict[str, Any]) -> PlacedOrder:
     """Turn the cart into an order, holding its stock, in one transaction of two statements:
     the cart and its SKUs' stock rows are locked (in key order) and checked; if any SKU is
-    short, nothing is held (409). The order row and its document."""
-    async with db.transaction() as conn:
+    short, nothing is held (409)."""
+    async with co.db.transaction() as conn:
         rows = await cart_queries.lock_cart_for_checkout(conn, cart_id)
-        if not rows or not may_see(rows[0], caller):
-            raise CartNotFound("no such cart")
-        if rows[0]["status"] != "open":
-            raise CartClosed("this cart has been checked out already")
-        lines = [row for row in rows if row["id"] is not None]
-        if not lines:
-            raise EmptyCart("add something to the cart first")
-        if gone := [line["sku"] for line in lines if not line["for_sale"]]:
-            raise UnavailableItems(f"no longer for sale: {', '.join(gone)}", extra={"skus": gone})
-        wanted: Counter[str] = Counter()
-        available: dict[str, int] = {}
-        for line in lines:
-            wanted[line["sku"]] += line["quantity"]
-            available[line["sku"]] = line["available"] or 0  # no stock row: none
-        if short := [
-            {"sku": sku, "requested": n, "available": max(0, available[sku])}
-            for sku, n in sorted(wanted.items())
-            if available[sku] < n
-        ]:
-            raise OutOfStock(short)
-        shipping_address = request["shipping_address"]
-        subtotal = sum(line["unit_price"] * line["quantity"] for line in lines)
-        values = {
-            "user_id": rows[0]["user_id"] or caller.user_id,
-            "cart_id": cart_id,
-            "email": request["email"],
-            "currency": pricing.currency,
-            "shipping_address": shipping_address,
-            "billing_address": request.get("billing_address") or shipping_address,
-            "payment_provider": request["payment_provider"],
-            **pricing.totals(subtotal, shipping_address["country"]),
-        }
-        for _ in range(5):  # a new number on the rare clash
-            order = await queries.place_order(
-                conn, new_order_number(), values, lines, dict(wanted), pricing.reservation_ttl
-            )
-            if order is not None:
-                break
-        else:
-            raise RuntimeError("no free order number in 5 tries")
+        lines = _lines_to_order(rows, caller)
+        wanted = _check_stock(lines)
+        values = _order_values(co.pricing, rows[0]["user_id"] or caller.user_id, cart_id, lines, request)
+        token = _guest_secret(co, values)
+        order = await _insert_order(conn, values, lines, wanted, co.pricing.reservation_ttl)
+    await co.stock_moved(_held(lines, wanted))
+    return PlacedOrder(order, _placed_document(order, lines), token)
+
+
+def _guest_secret(co: Checkout, values: dict[str, Any]) -> str | None:
+    """The new order's id and, for a guest order, the secret that reaches it (kept hashed)."""
+    values["id"] = order_id = uuid4()
+    token = co.access.token(order_id) if values["user_id"] is None else None
+    values["access_hash"] = access.digest(token) if token is not None else None
+    return token
+
+
+def _lines_to_order(rows: list[asyncpg.Record], caller: Caller) -> list[asyncpg.Record]:
+    """The cart's lines, if the caller may check it out and every line is for sale."""
+    if not rows or not may_see(rows[0], caller):
+        raise CartNotFound("no such cart")
+    if rows[0]["status"] != "open":
+        raise CartClosed("this cart has been checked out already")
+    lines = [row for row in rows if row["id"] is not None]
+    if not lines:
+        raise EmptyCart("add something to the cart first")
+    if gone := [line["sku"] for line in lines if not line["for_sale"]]:
+        raise UnavailableItems(f"no longer for sale: {', '.join(gone)}", extra={"skus": gone})
+    return lines
+
+
+def _check_stock(lines: list[asyncpg.Record]) -> Counter[str]:
+    """Units wanted per SKU (two lines of one SKU count together); 409 if any is short."""
+    wanted: Counter[str] = Counter()
+    for line in lines:
+        wanted[line["sku"]] += line["quantity"]
+    available = {line["sku"]: line["available"] or 0 for line in lines}  # no stock row: none
+    short = [
+        Shortage(sku, n, max(0, available[sku])) for sku, n in sorted(wanted.items()) if available[sku] < n
+    ]
+    if short:
+        raise OutOfStock(short)
+    return wanted
+
+
+def _held(lines: list[asyncpg.Record], wanted: Counter[str]) -> list[StockMove]:
+    before = {line["sku"]: (line["product_id"], line["available"]) for line in lines}
+    return [
+        StockMove(product_id, crossed=available - wanted[sku] <= 0)
+        for sku, (product_id, available) in before.items()
+    ]
+
+
+def _order_values(
+    pricing: Pricing,
+    user_id: UUID | None,
+    cart_id: UUID,
+    lines: list[asyncpg.Record],
+    request: dict[str, Any],
+) -> dict[str, Any]:
+    shipping_address = request["shipping_address"]
+    subtotal = sum(line["unit_price"] * line["quantity"] for line in lines)
+    return {
+        "user_id": user_id,
+        "cart_id": cart_id,
+        "email": request["email"],
+        "currency": pricing.currency,
+        "shipping_address": shipping_address,
+        "billing_address": request.get("billing_address") or shipping_address,
+        "payment_provider": request["payment_provider"],
+        **pricing.totals(subtotal, shipping_address["country"]),
+    }
+
+
+async def _insert_order(
+    conn: asyncpg.Connection,
+    values: dict[str, Any],
+    lines: list[asyncpg.Record],
+    wanted: Counter[str],
+    ttl: int,
+) -> asyncpg.Record:
+    for _ in range(5):  # a new number on the rare clash
+        order = await queries.place_order(conn, new_order_number(), values, lines, dict(wanted), ttl)
+        if order is not None:
+            return order
+    raise RuntimeError("no free order number in 5 tries")
+
+
+def _placed_document(order: asyncpg.Record, lines: list[asyncpg.Record]) -> dict[str, Any]:
     items = [
         {
             "variant_id": line["variant_id"],
@@ -148,27 +218,32 @@ async def place_order(
         for line in lines
     ]
     history = [{"status": "pending_payment", "at": order["created_at"], "note": "order placed"}]
-    return order, order_document({**dict(order), "items": items, "history": history, "shipments": []})
+    return order_document({**dict(order), "items": items, "history": history, "shipments": []})
 
 
 async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
     await queries.set_payment(db, order_id, "pending", ref)
 
 
-async def abandon(db: Database, order_id: UUID, note: str) -> None:
+async def abandon(co: Checkout, order_id: UUID, note: str) -> None:
     """Cancel an order whose payment could not even start: its stock goes back, and its cart
     opens again so that the buyer can retry."""
-    async with db.transaction() as conn:
-        await queries.move_reservations(conn, order_id, "held", "released")
+    async with co.db.transaction() as conn:
+        moves = await move_stock(conn, order_id, "held", "released")
         await move_status(conn, order_id, "cancelled", note)
         await queries.set_payment(conn, order_id, "cancelled")
         await queries.reopen_cart(conn, order_id)
+    await co.stock_moved(moves)
 
 
 def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:
-    """The order for its owner or staff, or a guest order for whoever has its random id (as
-    with guest carts); anyone else gets 404, as if it did not exist."""
-    if row is None or not (caller.staff or row["user_id"] is None or row["user_id"] == caller.user_id):
+    """The order for its owner or staff, or a guest order for whoever has its secret;
+    anyone else gets 404, as if it did not exist."""
+    if row is None or not (
+        caller.staff
+        or (row["user_id"] is not None and row["user_id"] == caller.user_id)
+        or (row["user_id"] is None and access.allows(row["access_hash"], caller.order_token))
+    ):
         raise OrderNotFound("no such order")
     return row
 
@@ -203,14 +278,15 @@ def order_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def expire(db: Database, order_id: UUID) -> bool:
+async def expire(co: Checkout, order_id: UUID) -> bool:
     """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
-    async with db.transaction() as conn:
+    async with co.db.transaction() as conn:
         order = await queries.fetch_order_row(conn, order_id, lock=True)
         if order is None or order["status"] != "pending_payment":
             return False
-        await queries.move_reservations(conn, order_id, "held", "released")
+        moves = await move_stock(conn, order_id, "held", "released")
         await move_status(conn, order_id, "cancelled", "not paid in time; the stock was released")
+    await co.stock_moved(moves)
     return True
 
 
@@ -224,21 +300,22 @@ async def refund_rest(
     await queries.set_payment(conn, order["id"], "refunded", refunded=order["total"])
 
 
-async def cancel(db: Database, payments: Payments, order_id: UUID, caller: Caller) -> None:
+async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
     """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
-    async with db.transaction() as conn:
+    async with co.db.transaction() as conn:
         order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
         if order["status"] not in NOT_SHIPPED:
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
-        provider = payments.get(order["payment_provider"])
+        provider = co.payments.get(order["payment_provider"])
         note = "cancelled by staff" if caller.staff else "cancelled by the buyer"
         if order["status"] == "pending_payment":
-            await queries.move_reservations(conn, order_id, "held", "released")
+            moves = await move_stock(conn, order_id, "held", "released")
             await queries.set_payment(conn, order_id, "cancelled")
         else:
             await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
-            await queries.move_reservations(conn, order_id, "committed", "released")
+            moves = await move_stock(conn, order_id, "committed", "released")
         await move_status(conn, order_id, "cancelled", note)
+    await co.stock_moved(moves)
     if order["status"] == "pending_payment":
         await provider.cancel(order["payment_ref"])
 
@@ -254,10 +331,10 @@ async def deliver(db: Database, order_id: UUID) -> None:
         await move_status(conn, order_id, "delivered", "delivered")
 
 
-async def refund(db: Database, payments: Payments, order_id: UUID, amount: int | None, reason: str) -> None:
+async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) -> None:
     """Refund part or all of what is left; the order row is locked through the provider call,
     so two refunds cannot both spend the same money."""
-    async with db.transaction() as conn:
+    async with co.db.transaction() as conn:
         order = await queries.fetch_order_row(conn, order_id, lock=True)
         if order is None:
             raise OrderNotFound("no such order")
@@ -271,7 +348,7 @@ async def refund(db: Database, payments: Payments, order_id: UUID, amount: int |
                 errors=[{"field": "amount", "message": f"at most {remaining}"}],
             )
         refunded = order["refunded"] + amount
-        ref = await payments.get(order["payment_provider"]).refund(
+        ref = await co.payments.get(order["payment_provider"]).refund(
             order["payment_ref"], charge_of(order), amount, f"refund-{order_id}-{refunded}"
         )
         status = "refunded" if refunded == order["total"] else "partially_refunded"

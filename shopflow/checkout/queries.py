@@ -34,24 +34,28 @@ _STOCK_CHANGES = {
 }
 
 
-async def move_reservations(ex: Executor, order_id: UUID, from_state: str, to_state: str) -> int:
+async def move_reservations(
+    ex: Executor, order_id: UUID, from_state: str, to_state: str
+) -> list[asyncpg.Record]:
     """Move an order's reservations in `from_state` to `to_state`, changing the stock to match;
-    the rows moved (0 the second time, so a move is idempotent)."""
+    per SKU moved, its product, quantity and units now available (none the second time, so a
+    move is idempotent)."""
     await _lock_order_stock(ex, order_id)
-    done = await ex.execute(
+    return await ex.fetch(
         "WITH c AS (UPDATE reservations SET state = $3 WHERE order_id = $1 AND state = $2"
-        "           RETURNING sku, quantity)"
-        f" UPDATE stock s SET {_STOCK_CHANGES[from_state, to_state]}, updated_at = now()"
-        " FROM c WHERE s.sku = c.sku",
+        "           RETURNING sku, quantity),"
+        f" s AS (UPDATE stock s SET {_STOCK_CHANGES[from_state, to_state]}, updated_at = now()"
+        "       FROM c WHERE s.sku = c.sku RETURNING s.sku, c.quantity, s.on_hand - s.reserved AS available)"
+        " SELECT v.product_id, s.quantity, s.available FROM s JOIN variants v ON v.sku = s.sku",
         order_id,
         from_state,
         to_state,
     )
-    return int(done.split()[-1])
 
 
-async def take_released(ex: Executor, order_id: UUID) -> bool:
-    """Sell an expired order's released stock after all, if it is all still there."""
+async def take_released(ex: Executor, order_id: UUID) -> list[asyncpg.Record]:
+    """Sell an expired order's released stock after all, if it is all still there; what
+    moved (as `move_reservations` says), or nothing."""
     rows = await ex.fetch(
         "SELECT r.sku, r.quantity, s.on_hand - s.reserved AS available FROM reservations r"
         " JOIN stock s ON s.sku = r.sku WHERE r.order_id = $1 AND r.state = 'released'"
@@ -59,8 +63,8 @@ async def take_released(ex: Executor, order_id: UUID) -> bool:
         order_id,
     )
     if not rows or any(r["available"] < r["quantity"] for r in rows):
-        return False
-    return await move_reservations(ex, order_id, "released", "committed") > 0
+        return []
+    return await move_reservations(ex, order_id, "released", "committed")
 
 
 async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
@@ -79,8 +83,8 @@ async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
 PLACE_ORDER = """
 WITH o AS (
   INSERT INTO orders (number, user_id, cart_id, email, currency, subtotal, shipping, tax, total,
-                      shipping_address, billing_address, payment_provider)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                      shipping_address, billing_address, payment_provider, id, access_hash)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $22, $23)
   ON CONFLICT (number) DO NOTHING RETURNING *
 ), lines AS (
   INSERT INTO order_lines (order_id, line_no, variant_id, sku, name, unit_price, quantity, line_total)
@@ -139,6 +143,8 @@ async def place_order(
         list(wanted),
         list(wanted.values()),
         ttl,
+        values["id"],
+        values["access_hash"],
     )
 
 
@@ -198,6 +204,16 @@ async def set_payment(
         status,
         ref,
         refunded,
+    )
+
+
+async def fail_payment(ex: Executor, order_id: UUID, status: str) -> None:
+    """Note a failed or cancelled payment; the order stays open until it expires."""
+    await ex.execute(
+        "UPDATE orders SET payment_status = $2, updated_at = now()"
+        " WHERE id = $1 AND payment_status = 'pending'",
+        order_id,
+        status,
     )
 
 

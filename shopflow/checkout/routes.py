@@ -5,14 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
-from ..keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
+from ..keys import CHECKOUT
 from ..platform.endpoint import endpoint, path_uuid
-from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
-from . import carts, orders, settlement
-from .carts import GUEST, Caller
-from .errors import InvalidTransition
+from . import carts, orders, service, settlement
+from .carts import Caller
 from .models import (
     Cart,
     CheckoutRequest,
@@ -22,6 +20,7 @@ from .models import (
     ItemQuantity,
     NewItem,
     Order,
+    OrderAccess,
     OrderFilter,
     OrderPage,
     Placed,
@@ -32,14 +31,12 @@ routes = web.RouteTableDef()
 CART_TAGS, ORDER_TAGS = ("carts",), ("orders",)
 
 
-def _caller(request: web.Request) -> Caller:
+def _caller(request: web.Request, access: OrderAccess | None = None) -> Caller:
     claims = request.get(PRINCIPAL)
-    return Caller(claims.user_id, claims.role in STAFF_ROLES) if claims else GUEST
-
-
-def _cart_settings(request: web.Request) -> tuple[int, str]:
-    settings = request.app[SETTINGS]
-    return settings.cart_ttl, settings.currency
+    token = (access.token if access else None) or request.headers.get("X-Order-Token")
+    if claims is None:
+        return Caller(order_token=token)
+    return Caller(claims.user_id, claims.role in STAFF_ROLES, token)
 
 
 @routes.post("/api/v1/carts")
@@ -51,17 +48,14 @@ def _cart_settings(request: web.Request) -> tuple[int, str]:
     guard=optional_user,
 )
 async def create_cart(request: web.Request) -> web.Response:
-    db, caller = request.app[DB], _caller(request)
-    ttl, currency = _cart_settings(request)
-    cart_id = await carts.open_cart(db, caller, ttl)
-    return json_response(await carts.show_cart(db, cart_id, caller, currency), status=201)
+    return json_response(await carts.open_cart(request.app[CHECKOUT], _caller(request)), status=201)
 
 
 @routes.get("/api/v1/carts/{cart}")
 @endpoint(summary="A cart, priced from the catalog now", tags=CART_TAGS, response=Cart, guard=optional_user)
 async def get_cart(request: web.Request) -> web.Response:
-    _, currency = _cart_settings(request)
-    cart = await carts.show_cart(request.app[DB], path_uuid(request, "cart"), _caller(request), currency)
+    co = request.app[CHECKOUT]
+    cart = await carts.show_cart(co.db, path_uuid(request, "cart"), _caller(request), co.pricing.currency)
     return json_response(cart)
 
 
@@ -76,15 +70,8 @@ async def get_cart(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def add_item(request: web.Request, body: NewItem) -> web.Response:
-    ttl, currency = _cart_settings(request)
     cart = await carts.add_item(
-        request.app[DB],
-        path_uuid(request, "cart"),
-        _caller(request),
-        body.variant_id,
-        body.quantity,
-        ttl,
-        currency,
+        request.app[CHECKOUT], path_uuid(request, "cart"), _caller(request), body.variant_id, body.quantity
     )
     return json_response(cart, status=201)
 
@@ -99,21 +86,17 @@ async def add_item(request: web.Request, body: NewItem) -> web.Response:
     errors=(404, 409),
 )
 async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
-    ttl, currency = _cart_settings(request)
     cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
-    cart = await carts.set_quantity(
-        request.app[DB], cart_id, _caller(request), item_id, body.quantity, ttl, currency
-    )
+    cart = await carts.set_quantity(request.app[CHECKOUT], cart_id, _caller(request), item_id, body.quantity)
     return json_response(cart)
 
 
 @routes.delete("/api/v1/carts/{cart}/items/{item}")
 @endpoint(summary="Remove an item", tags=CART_TAGS, response=Cart, guard=optional_user, errors=(404, 409))
 async def delete_item(request: web.Request) -> web.Response:
-    ttl, currency = _cart_settings(request)
     cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
     return json_response(
-        await carts.remove_item(request.app[DB], cart_id, _caller(request), item_id, ttl, currency)
+        await carts.set_quantity(request.app[CHECKOUT], cart_id, _caller(request), item_id, 0)
     )
 
 
@@ -126,10 +109,9 @@ async def delete_item(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def merge_cart(request: web.Request) -> web.Response:
-    ttl, currency = _cart_settings(request)
     user_id = request[PRINCIPAL].user_id
     return json_response(
-        await carts.merge_guest_cart(request.app[DB], path_uuid(request, "cart"), user_id, ttl, currency)
+        await carts.merge_guest_cart(request.app[CHECKOUT], path_uuid(request, "cart"), user_id)
     )
 
 
@@ -144,28 +126,13 @@ async def merge_cart(request: web.Request) -> web.Response:
     errors=(404, 409, 503),
 )
 async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
-    app, caller = request.app, _caller(request)
-    db, cart_id = app[DB], path_uuid(request, "cart")
-    provider = app[PAYMENTS].get(body.payment_provider)  # 422 before anything is held
+    co, caller = request.app[CHECKOUT], _caller(request)
+    cart_id = path_uuid(request, "cart")
 
     async def place() -> web.Response:
-        order, document = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
-        try:
-            started = await provider.start(orders.charge_of(order))
-        except Exception as e:
-            await orders.abandon(db, order["id"], f"the payment could not be started: {e}")
-            raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
-        if started.ref is not None:
-            await orders.attach_payment(db, order["id"], started.ref)
-        payment = {
-            "provider": provider.name,
-            "status": "pending",
-            "client_secret": started.client_secret,
-            "approve_url": started.approve_url,
-        }
-        return json_response({"order": document, "payment": payment}, status=201)
+        return json_response(await service.checkout(co, cart_id, caller, body), status=201)
 
-    return await idempotent(request, db, str(caller.user_id or "guest"), place)
+    return await idempotent(request, co.db, str(caller.user_id or "guest"), place)
 
 
 @routes.get("/api/v1/orders")
@@ -177,7 +144,7 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     guard=require_staff,
 )
 async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
-    return json_response(await orders.list_orders(request.app[DB], query))
+    return json_response(await orders.list_orders(request.app[CHECKOUT].db, query))
 
 
 @routes.get("/api/v1/events")
@@ -190,22 +157,23 @@ async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     guard=require_staff,
 )
 async def order_events(request: web.Request, query: EventFeed) -> web.Response:
-    return json_response(await orders.events(request.app[DB], query.cursor, query.limit))
+    return json_response(await orders.events(request.app[CHECKOUT].db, query.cursor, query.limit))
 
 
 @routes.get("/api/v1/orders/{order}")
 @endpoint(
-    summary="An order: its owner, staff, or for a guest order whoever has its id",
+    summary="An order: its owner, staff, or for a guest order whoever has its secret",
     tags=ORDER_TAGS,
+    query=OrderAccess,
     response=Order,
     guard=optional_user,
 )
-async def get_order(request: web.Request) -> web.Response:
-    return await _order_answer(request)
+async def get_order(request: web.Request, query: OrderAccess) -> web.Response:
+    return await _order_answer(request, _caller(request, query))
 
 
-async def _order_answer(request: web.Request) -> web.Response:
-    row = await orders.visible_order(request.app[DB], path_uuid(request, "order"), _caller(request))
+async def _order_answer(request: web.Request, caller: Caller) -> web.Response:
+    row = await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
     return json_response(orders.order_document(row))
 
 
@@ -213,14 +181,15 @@ async def _order_answer(request: web.Request) -> web.Response:
 @endpoint(
     summary="Cancel before shipment (the buyer or staff): stock released, payment refunded",
     tags=ORDER_TAGS,
+    query=OrderAccess,
     response=Order,
     guard=optional_user,
     errors=(404, 409),
 )
-async def cancel_order(request: web.Request) -> web.Response:
-    app = request.app
-    await orders.cancel(app[DB], app[PAYMENTS], path_uuid(request, "order"), _caller(request))
-    return await _order_answer(request)
+async def cancel_order(request: web.Request, query: OrderAccess) -> web.Response:
+    caller = _caller(request, query)
+    await orders.cancel(request.app[CHECKOUT], path_uuid(request, "order"), caller)
+    return await _order_answer(request, caller)
 
 
 @routes.post("/api/v1/orders/{order}/fulfill")
@@ -233,8 +202,9 @@ async def cancel_order(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
-    await orders.fulfil(request.app[DB], path_uuid(request, "order"), body.carrier, body.tracking_number)
-    return await _order_answer(request)
+    order_id = path_uuid(request, "order")
+    await orders.fulfil(request.app[CHECKOUT].db, order_id, body.carrier, body.tracking_number)
+    return await _order_answer(request, _caller(request))
 
 
 @routes.post("/api/v1/orders/{order}/deliver")
@@ -246,8 +216,8 @@ async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
     errors=(404, 409),
 )
 async def deliver_order(request: web.Request) -> web.Response:
-    await orders.deliver(request.app[DB], path_uuid(request, "order"))
-    return await _order_answer(request)
+    await orders.deliver(request.app[CHECKOUT].db, path_uuid(request, "order"))
+    return await _order_answer(request, _caller(request))
 
 
 @routes.post("/api/v1/orders/{order}/mark-paid")
@@ -259,34 +229,29 @@ async def deliver_order(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def mark_paid(request: web.Request) -> web.Response:
-    order_id = path_uuid(request, "order")
-    await settlement.mark_paid(request.app[DB], request.app[REDIS], order_id, "payment recorded by staff")
-    return await _order_answer(request)
+    await settlement.mark_paid(
+        request.app[CHECKOUT], path_uuid(request, "order"), "payment recorded by staff"
+    )
+    return await _order_answer(request, _caller(request))
 
 
 @routes.post("/api/v1/orders/{order}/capture")
 @endpoint(
     summary="Capture a PayPal payment the buyer approved (Idempotency-Key honoured)",
     tags=ORDER_TAGS,
+    query=OrderAccess,
     response=Order,
     guard=optional_user,
     errors=(404, 409),
 )
-async def capture_order(request: web.Request) -> web.Response:
-    app, caller = request.app, _caller(request)
+async def capture_order(request: web.Request, query: OrderAccess) -> web.Response:
+    co, caller = request.app[CHECKOUT], _caller(request, query)
 
     async def run() -> web.Response:
-        row = await orders.visible_order(app[DB], path_uuid(request, "order"), caller)
-        if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
-            raise InvalidTransition("only PayPal payments are captured")
-        if row["status"] != "pending_payment":
-            raise InvalidTransition(f"an order that is {row['status']} takes no payment")
-        provider = app[PAYMENTS].get("paypal")
-        await provider.capture(row["payment_ref"])
-        await settlement.settle(app[DB], app[REDIS], provider, row["payment_ref"])
-        return await _order_answer(request)
+        await service.capture(co, path_uuid(request, "order"), caller)
+        return await _order_answer(request, caller)
 
-    return await idempotent(request, app[DB], str(caller.user_id or "guest"), run)
+    return await idempotent(request, co.db, str(caller.user_id or "guest"), run)
 
 
 @routes.post("/api/v1/orders/{order}/refund")
@@ -299,13 +264,13 @@ async def capture_order(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def refund_order(request: web.Request, body: Refund) -> web.Response:
-    app, order_id = request.app, path_uuid(request, "order")
+    co, order_id = request.app[CHECKOUT], path_uuid(request, "order")
 
     async def run() -> web.Response:
-        await orders.refund(app[DB], app[PAYMENTS], order_id, body.amount, body.reason)
-        return await _order_answer(request)
+        await orders.refund(co, order_id, body.amount, body.reason)
+        return await _order_answer(request, _caller(request))
 
-    return await idempotent(request, app[DB], str(request[PRINCIPAL].user_id), run)
+    return await idempotent(request, co.db, str(request[PRINCIPAL].user_id), run)
 
 
 @routes.post("/api/v1/webhooks/stripe")
@@ -315,12 +280,8 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
     errors=(400, 404),
 )
 async def stripe_webhook(request: web.Request) -> web.Response:
-    provider = request.app[PAYMENTS].providers.get("stripe")
-    if provider is None:
-        raise NotFound("Stripe is not set up in this shop")
     signature = request.headers.get("Stripe-Signature", "")
-    app = request.app
-    outcome = await settlement.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
+    outcome = await service.stripe_webhook(request.app[CHECKOUT], await request.read(), signature)
     return json_response({"received": True, "outcome": outcome})
 
 
@@ -331,11 +292,5 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     errors=(400, 404),
 )
 async def paypal_webhook(request: web.Request) -> web.Response:
-    app = request.app
-    provider = app[PAYMENTS].providers.get("paypal")
-    if provider is None:
-        raise NotFound("PayPal is not set up in this shop")
-    outcome = await settlement.paypal_event(
-        app[DB], app[REDIS], provider, await request.read(), request.headers
-    )
+    outcome = await service.paypal_webhook(request.app[CHECKOUT], await request.read(), request.headers)
     return json_response({"received": True, "outcome": outcome})

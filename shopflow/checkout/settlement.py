@@ -14,14 +14,14 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
-from arq.connections import ArqRedis
 
-from ..platform.db import Database, Executor
+from ..catalog.interface import StockMove
 from ..platform.mail import enqueue_mail, queue_mail
 from ..platform.outbox import enqueue_job, queue_job
 from . import orders, queries
+from .context import Checkout
 from .errors import InvalidTransition, OrderNotFound
-from .payments import Payments, Provider
+from .payments import Provider
 
 log = logging.getLogger("shopflow.payments")
 STRIPE_EVENTS = frozenset(
@@ -34,32 +34,30 @@ STRIPE_EVENTS = frozenset(
 )
 
 
-async def settle(
-    db: Database, queue: ArqRedis, provider: Provider, ref: str, event: tuple[str, str] | None = None
-) -> str:
+async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, str] | None = None) -> str:
     """Bring the order paid through `ref` in line with what the provider says; with `event`
     (id, type), only once per event. What happened: "paid", "refund", "failed", ..."""
     state = await provider.status(ref)
     # the buyer agreed: take the money while the order still waits for it
-    if state == "approved" and await queries.status_by_ref(db, provider.name, ref) == "pending_payment":
+    if state == "approved" and await queries.status_by_ref(co.db, provider.name, ref) == "pending_payment":
         await provider.capture(ref)
         state = await provider.status(ref)
-    async with db.transaction() as conn:
+    async with co.db.transaction() as conn:
         if event is not None and not await queries.record_event(conn, provider.name, *event):
             return "replayed"
         order_id = await queries.order_by_ref(conn, provider.name, ref)
         if order_id is None:
             return "unknown"
         if state in ("failed", "cancelled"):
-            await fail_payment(conn, order_id, state)
+            await queries.fail_payment(conn, order_id, state)
         if state != "paid":
             return state
-        payment = await record_payment(conn, order_id, f"paid through {provider.name}")
-    await payment.dispatch(queue)
+        payment = await record_payment(conn, co, order_id, f"paid through {provider.name}")
+    await payment.dispatch(co)
     return payment.outcome
 
 
-async def stripe_event(db: Database, queue: ArqRedis, provider: Any, payload: bytes, signature: str) -> str:
+async def stripe_event(co: Checkout, provider: Any, payload: bytes, signature: str) -> str:
     """Apply a verified Stripe event (others are acknowledged and ignored)."""
     event = provider.event(payload, signature)
     if event.get("type") not in STRIPE_EVENTS or not isinstance(event.get("id"), str):
@@ -69,8 +67,8 @@ async def stripe_event(db: Database, queue: ArqRedis, provider: Any, payload: by
     if not isinstance(ref, str):
         return "ignored"
     if event["type"] == "charge.refunded":
-        return await _refunded(db, provider, ref, (event["id"], event["type"]), obj.get("amount_refunded", 0))
-    return await settle(db, queue, provider, ref, (event["id"], event["type"]))
+        return await _refunded(co, provider, ref, (event["id"], event["type"]), obj.get("amount_refunded", 0))
+    return await settle(co, provider, ref, (event["id"], event["type"]))
 
 
 PAYPAL_EVENTS = frozenset(
@@ -83,7 +81,7 @@ PAYPAL_EVENTS = frozenset(
 )
 
 
-async def paypal_event(db: Database, queue: ArqRedis, provider: Any, payload: bytes, headers: Any) -> str:
+async def paypal_event(co: Checkout, provider: Any, payload: bytes, headers: Any) -> str:
     """Apply a PayPal event that PayPal confirms it sent (others are acknowledged)."""
     event = await provider.event(payload, headers)
     kind = event.get("event_type")
@@ -97,13 +95,13 @@ async def paypal_event(db: Database, queue: ArqRedis, provider: Any, payload: by
     if not isinstance(ref, str):
         return "ignored"
     if kind == "PAYMENT.CAPTURE.REFUNDED":
-        return await _refunded(db, provider, ref, (event["id"], kind), await provider.refunded(ref))
-    return await settle(db, queue, provider, ref, (event["id"], kind))
+        return await _refunded(co, provider, ref, (event["id"], kind), await provider.refunded(ref))
+    return await settle(co, provider, ref, (event["id"], kind))
 
 
-async def _refunded(db: Database, provider: Provider, ref: str, event: tuple[str, str], total: int) -> str:
+async def _refunded(co: Checkout, provider: Provider, ref: str, event: tuple[str, str], total: int) -> str:
     """A refund made at the provider (say, from its dashboard) that the order does not know."""
-    async with db.transaction() as conn:
+    async with co.db.transaction() as conn:
         if not await queries.record_event(conn, provider.name, *event):
             return "replayed"
         order_id = await queries.order_by_ref(conn, provider.name, ref)
@@ -114,15 +112,15 @@ async def _refunded(db: Database, provider: Provider, ref: str, event: tuple[str
 
 async def refund_order(conn: Any, ctx: dict[str, Any], order_id: str) -> None:
     """Outbox job: give back a payment that arrived for an order that cannot be filled."""
-    await refund_cancelled(conn, ctx["payments"], UUID(order_id))
+    await refund_cancelled(conn, ctx["checkout"], UUID(order_id))
 
 
-async def reconcile(db: Database, queue: ArqRedis, payments: Payments, minutes: int) -> int:
+async def reconcile(co: Checkout, minutes: int) -> int:
     """Ask the providers about orders whose payment news is late; how many changed."""
     changed = 0
-    for row in await queries.unsettled_orders(db, minutes):
+    for row in await queries.unsettled_orders(co.db, minutes):
         try:
-            outcome = await settle(db, queue, payments.get(row["payment_provider"]), row["payment_ref"])
+            outcome = await settle(co, co.payments.get(row["payment_provider"]), row["payment_ref"])
         except Exception:
             log.warning("could not reconcile order %s", row["id"], exc_info=True)
             continue
@@ -137,17 +135,19 @@ class Payment:
     outcome: str  # "paid", "already" (nothing to do) or "refund" (the money goes back)
     mail_id: UUID | None = None  # the confirmation, in the mail outbox
     job_id: UUID | None = None  # the refund, in the job outbox
+    stock: tuple[StockMove, ...] = ()  # sold after all: the units are no longer available
 
-    async def dispatch(self, queue: ArqRedis) -> None:
-        """After the commit: hand the mail and the job to the workers now (the relays would
-        after a minute if this is lost)."""
+    async def dispatch(self, co: Checkout) -> None:
+        """After the commit: tell the catalog what stock moved, and hand the mail and the job
+        to the workers now (the relays would after a minute if this is lost)."""
+        await co.stock_moved(self.stock)
         if self.mail_id is not None:
-            await enqueue_mail(queue, self.mail_id)
+            await enqueue_mail(co.queue, self.mail_id)
         if self.job_id is not None:
-            await enqueue_job(queue, self.job_id)
+            await enqueue_job(co.queue, self.job_id)
 
 
-async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) -> Payment:
+async def record_payment(conn: asyncpg.Connection, co: Checkout, order_id: UUID, note: str) -> Payment:
     """Apply a successful payment, once. When the order was cancelled meanwhile and its stock
     is gone, the money must go back: a refund job is written."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
@@ -155,15 +155,17 @@ async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) ->
         raise OrderNotFound("no such order")
     if order["payment_status"] in ("paid", "refunded", "partially_refunded"):
         return Payment("already")
+    stock: tuple[StockMove, ...] = ()
     if order["status"] == "pending_payment":
         await queries.move_reservations(conn, order_id, "held", "committed")
         await orders.move_status(conn, order_id, "paid", note)
     elif (
         order["status"] == "cancelled"
         and order["payment_status"] == "pending"  # expired, not cancelled by anyone
-        and await queries.take_released(conn, order_id)
+        and (taken := await queries.take_released(conn, order_id))
     ):
         # paid after its reservation expired, and the stock is still there: sold after all
+        stock = tuple(orders.stock_moves(taken, "released", "committed"))
         await queries.set_status(conn, order_id, "paid", ["cancelled"])
         await queries.record_status(conn, order_id, "paid", f"{note}, after the reservation expired")
     else:  # the buyer cancelled, or the stock went to someone else: the money goes back
@@ -174,23 +176,27 @@ async def record_payment(conn: asyncpg.Connection, order_id: UUID, note: str) ->
         return Payment("refund", job_id=await queue_job(conn, "refund_order", str(order_id)))
     await queries.set_payment(conn, order_id, "paid")
     subject = f"Order {order['number']} is confirmed"
-    return Payment("paid", mail_id=await queue_mail(conn, order["email"], subject, _confirmation(order)))
+    mail_id = await queue_mail(conn, order["email"], subject, _confirmation(co, order))
+    return Payment("paid", mail_id=mail_id, stock=stock)
 
 
-def _confirmation(order: asyncpg.Record) -> str:
+def _confirmation(co: Checkout, order: asyncpg.Record) -> str:
     total = f"{order['total'] / 100:.2f} {order['currency']}"
-    return (
+    text = (
         f"Thank you for your order {order['number']}.\n\nWe have your payment of {total} and will "
         "let you know when it ships.\n"
     )
+    if order["user_id"] is None:  # a guest's order opens with its secret; keep this link to yourself
+        text += f"\nFollow your order here: {co.access.link(order['id'])}\n"
+    return text
 
 
-async def refund_cancelled(conn: asyncpg.Connection, payments: Payments, order_id: UUID) -> None:
+async def refund_cancelled(conn: asyncpg.Connection, co: Checkout, order_id: UUID) -> None:
     """Give back in full a payment that arrived for a closed order; once."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if order is None or order["status"] != "cancelled" or order["payment_status"] != "paid":
         return
-    provider = payments.get(order["payment_provider"])
+    provider = co.payments.get(order["payment_provider"])
     await orders.refund_rest(conn, provider, order, f"late-{order_id}", "paid after the order closed")
     await queries.add_history(conn, order_id, "cancelled", "the late payment was refunded")
 
@@ -209,20 +215,10 @@ async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refund
     return status
 
 
-async def fail_payment(db: Executor, order_id: UUID, status: str) -> None:
-    """Note a failed or cancelled payment; the order stays open until it expires."""
-    await db.execute(
-        "UPDATE orders SET payment_status = $2, updated_at = now()"
-        " WHERE id = $1 AND payment_status = 'pending'",
-        order_id,
-        status,
-    )
-
-
-async def mark_paid(db: Database, queue: ArqRedis, order_id: UUID, note: str) -> None:
+async def mark_paid(co: Checkout, order_id: UUID, note: str) -> None:
     """Staff record a manual payment."""
-    async with db.transaction() as conn:
-        payment = await record_payment(conn, order_id, note)
+    async with co.db.transaction() as conn:
+        payment = await record_payment(conn, co, order_id, note)
         if payment.outcome == "refund":  # rolls the refund job back too: no money was taken here
             raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
-    await payment.dispatch(queue)
+    await payment.dispatch(co)

@@ -16,19 +16,17 @@ OUTBOX_HANDLERS = {"refund_order": settlement.refund_order}
 
 async def expire_orders(ctx: dict[str, Any]) -> int:
     """Cancel unpaid orders whose reservation expired, releasing their stock; how many."""
-    db = ctx["db"]
+    co = ctx["checkout"]
     expired = 0
-    for order_id in await queries.expired_orders(db):
-        expired += await orders.expire(db, order_id)
+    for order_id in await queries.expired_orders(co.db):
+        expired += await orders.expire(co, order_id)
     return expired
 
 
 async def reconcile_payments(ctx: dict[str, Any]) -> int:
     """Ask the providers about orders whose webhook is late: a lost webhook still pays its
     order, and money for an order cancelled meanwhile goes back."""
-    return await settlement.reconcile(
-        ctx["db"], ctx["redis"], ctx["payments"], ctx["settings"].reconcile_after
-    )
+    return await settlement.reconcile(ctx["checkout"], ctx["settings"].reconcile_after)
 
 
 async def run_job(ctx: dict[str, Any], job_id: str) -> bool:

@@ -92,6 +92,18 @@ async def checkout(
     return await client.post(f"/api/v1/carts/{cart}/checkout", json=body, headers=headers or {})
 
 
+def buyer(placed: dict[str, Any]) -> dict[str, str]:
+    """The headers of whoever holds a guest order's secret, as answered at checkout."""
+    return {"X-Order-Token": placed["order_token"]}
+
+
+async def status_of(client: Any, placed: dict[str, Any]) -> str:
+    """A guest order's status, as its buyer sees it."""
+    resp = await client.get(f"/api/v1/orders/{placed['order']['id']}", headers=buyer(placed))
+    assert resp.status == 200, await resp.text()
+    return str((await resp.json())["status"])
+
+
 async def stock(db: asyncpg.Connection, sku: str) -> tuple[int, int]:
     row = await db.fetchrow("SELECT on_hand, reserved FROM stock WHERE sku = $1", sku)
     return row["on_hand"], row["reserved"]

@@ -9,7 +9,7 @@ import asyncpg
 from shopflow.keys import REDIS
 from tests.conftest import sign_in
 
-from .conftest import Shop, add, add_product, checkout, new_cart, stock
+from .conftest import Shop, add, add_product, buyer, checkout, new_cart, stock
 
 
 async def test_guest_cart_to_delivered_order(
@@ -74,12 +74,13 @@ async def test_signed_in_orders_are_private(client: Any, app: Any, shop: Shop) -
 async def test_cancel_before_payment_releases_stock(client: Any, shop: Shop, db: asyncpg.Connection) -> None:
     cart = await new_cart(client)
     await add(client, cart, shop.variants["SHIRT-M"], 3)
-    oid = (await (await checkout(client, cart)).json())["order"]["id"]
+    placed = await (await checkout(client, cart)).json()
+    oid = placed["order"]["id"]
     assert await stock(db, "SHIRT-M") == (3, 3)
-    resp = await client.post(f"/api/v1/orders/{oid}/cancel")
+    resp = await client.post(f"/api/v1/orders/{oid}/cancel", headers=buyer(placed))
     assert resp.status == 200 and (await resp.json())["status"] == "cancelled"
     assert await stock(db, "SHIRT-M") == (3, 0)
-    assert (await client.post(f"/api/v1/orders/{oid}/cancel")).status == 409
+    assert (await client.post(f"/api/v1/orders/{oid}/cancel", headers=buyer(placed))).status == 409
 
 
 async def test_refunds_partial_then_full(client: Any, shop: Shop, staff: dict[str, str]) -> None:
@@ -134,17 +135,20 @@ async def test_cancelling_a_paid_order_restocks_and_refunds_but_not_once_shipped
     for _ in range(2):
         cart = await new_cart(client)
         await add(client, cart, shop.variants["SHIRT-S"], 2)
-        oid = (await (await checkout(client, cart)).json())["order"]["id"]
-        await client.post(f"/api/v1/orders/{oid}/mark-paid", headers=staff)
-        orders.append(oid)
+        placed = await (await checkout(client, cart)).json()
+        await client.post(f"/api/v1/orders/{placed['order']['id']}/mark-paid", headers=staff)
+        orders.append(placed)
     assert await stock(db, "SHIRT-S") == (6, 0)
-    cancelled = await (await client.post(f"/api/v1/orders/{orders[0]}/cancel")).json()
+    cancelled = await (
+        await client.post(f"/api/v1/orders/{orders[0]['order']['id']}/cancel", headers=buyer(orders[0]))
+    ).json()
     assert cancelled["status"] == "cancelled" and cancelled["payment"]["status"] == "refunded"
     assert cancelled["totals"]["refunded"] == cancelled["totals"]["total"]
     assert await stock(db, "SHIRT-S") == (8, 0)
     body = {"carrier": "UPS", "tracking_number": "1Z999"}
-    await client.post(f"/api/v1/orders/{orders[1]}/fulfill", json=body, headers=staff)
-    late = await client.post(f"/api/v1/orders/{orders[1]}/cancel")
+    second = orders[1]["order"]["id"]
+    await client.post(f"/api/v1/orders/{second}/fulfill", json=body, headers=staff)
+    late = await client.post(f"/api/v1/orders/{second}/cancel", headers=buyer(orders[1]))
     assert late.status == 409 and (await late.json())["code"] == "invalid_order_state"
 
 

@@ -22,7 +22,7 @@ from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
 
-from .conftest import Shop, add, checkout, eventually, new_cart, run_worker, stock
+from .conftest import Shop, add, buyer, checkout, eventually, new_cart, run_worker, stock
 
 
 @pytest.fixture
@@ -75,17 +75,17 @@ async def test_approve_capture_refund(
     placed = await _place(client, shop, quantity=2)
     order_id, approve_url = placed["order"]["id"], placed["payment"]["approve_url"]
     assert placed["payment"]["provider"] == "paypal" and approve_url.startswith(paypal_server.base_url)
-    early = await client.post(f"/api/v1/orders/{order_id}/capture")
+    early = await client.post(f"/api/v1/orders/{order_id}/capture", headers=buyer(placed))
     assert early.status == 409 and (await early.json())["code"] == "payment_not_approved"
 
     await _approve(approve_url)
-    key = {"Idempotency-Key": "capture-1"}
+    key = {"Idempotency-Key": "capture-1", **buyer(placed)}
     captured = await client.post(f"/api/v1/orders/{order_id}/capture", headers=key)
     assert captured.status == 200, await captured.text()
     assert (await captured.json())["status"] == "paid"
     again = await client.post(f"/api/v1/orders/{order_id}/capture", headers=key)
     assert again.status == 200 and again.headers["Idempotent-Replayed"] == "true"
-    paid = await client.post(f"/api/v1/orders/{order_id}/capture")  # a new request, not a retry
+    paid = await client.post(f"/api/v1/orders/{order_id}/capture", headers=buyer(placed))  # not a retry
     assert paid.status == 409 and (await paid.json())["code"] == "invalid_order_state"
     ref = await db.fetchval("SELECT payment_ref FROM orders")
     assert len(paypal_server.orders[ref]["purchase_units"][0]["payments"]["captures"]) == 1
@@ -117,7 +117,9 @@ async def test_an_approval_webhook_completes_the_order(
     for _ in range(3):
         resp = await client.post("/api/v1/webhooks/paypal", data=body, headers=headers)
         assert resp.status == 200
-    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
+    assert (
+        await (await client.get(f"/api/v1/orders/{placed['order']['id']}", headers=buyer(placed))).json()
+    )["status"] == "paid"
     assert await db.fetchval("SELECT count(*) FROM order_history WHERE status = 'paid'") == 1
 
 
@@ -145,7 +147,9 @@ async def test_an_approval_nobody_captured_is_completed_by_the_reconcile_job(
     await _approve(placed["payment"]["approve_url"])  # then the buyer's browser closes
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
     await run_worker(app[SETTINGS], reconcile_payments)
-    assert (await (await client.get(f"/api/v1/orders/{placed['order']['id']}")).json())["status"] == "paid"
+    assert (
+        await (await client.get(f"/api/v1/orders/{placed['order']['id']}", headers=buyer(placed))).json()
+    )["status"] == "paid"
 
 
 async def test_an_approval_for_a_cancelled_order_is_never_captured(
@@ -155,8 +159,8 @@ async def test_an_approval_for_a_cancelled_order_is_never_captured(
     placed = await _place(client, shop)
     order_id = placed["order"]["id"]
     await _approve(placed["payment"]["approve_url"])
-    assert (await client.post(f"/api/v1/orders/{order_id}/cancel")).status == 200
-    late = await client.post(f"/api/v1/orders/{order_id}/capture")
+    assert (await client.post(f"/api/v1/orders/{order_id}/cancel", headers=buyer(placed))).status == 200
+    late = await client.post(f"/api/v1/orders/{order_id}/capture", headers=buyer(placed))
     assert late.status == 409
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
     await run_worker(app[SETTINGS], reconcile_payments)

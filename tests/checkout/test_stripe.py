@@ -19,7 +19,17 @@ from shopflow.platform.outbox import enqueue_job
 from tests.conftest import sign_in
 from tests.providers import stripe
 
-from .conftest import Shop, add, checkout, eventually, new_cart, pay_with_card, run_worker, stock
+from .conftest import (
+    Shop,
+    add,
+    checkout,
+    eventually,
+    new_cart,
+    pay_with_card,
+    run_worker,
+    status_of,
+    stock,
+)
 
 Shop_ = tuple[web.Application, TestClient]
 
@@ -42,10 +52,6 @@ async def _paid_unannounced(client: TestClient, shop: Shop, stripe_server: str) 
     await _quiet_webhooks(stripe_server)
     assert await pay_with_card(stripe_server, intent) == "succeeded"
     return placed, intent
-
-
-async def _status(client: TestClient, order_id: str) -> str:
-    return str((await (await client.get(f"/api/v1/orders/{order_id}")).json())["status"])
 
 
 async def _post_event(
@@ -71,7 +77,7 @@ async def test_card_payment_refund_and_the_webhook(
     assert await pay_with_card(stripe_server, intent) == "succeeded"
 
     async def paid() -> bool:
-        return await _status(client, order_id) == "paid"
+        return await status_of(client, placed) == "paid"
 
     await eventually(paid)  # localstripe posts payment_intent.succeeded a second later
     assert await stock(db, "SHIRT-S") == (8, 0)
@@ -96,7 +102,7 @@ async def test_a_declined_card_leaves_the_order_open(
         return await db.fetchval("SELECT payment_status FROM orders") == "failed"
 
     await eventually(failed)
-    assert await _status(client, placed["order"]["id"]) == "pending_payment"
+    assert await status_of(client, placed) == "pending_payment"
 
 
 async def test_replayed_and_concurrent_events_make_one_transition(
@@ -120,7 +126,7 @@ async def test_replayed_and_concurrent_events_make_one_transition(
         "evt_failed_0", "payment_intent.payment_failed", {"object": "payment_intent", "id": intent}
     )
     assert await _post_event(client, late) == 200
-    assert await _status(client, placed["order"]["id"]) == "paid"
+    assert await status_of(client, placed) == "paid"
 
 
 async def test_bad_signatures_and_stale_events_change_nothing(
@@ -133,7 +139,7 @@ async def test_bad_signatures_and_stale_events_change_nothing(
     assert await _post_event(client, event, at=int(time.time()) - 301) == 400
     unsigned = await client.post("/api/v1/webhooks/stripe", json=event)
     assert unsigned.status == 400 and (await unsigned.json())["code"] == "bad_signature"
-    assert await _status(client, placed["order"]["id"]) == "pending_payment"
+    assert await status_of(client, placed) == "pending_payment"
     assert await db.fetchval("SELECT count(*) FROM payment_events") == 0
 
 
@@ -144,7 +150,7 @@ async def test_a_lost_webhook_is_made_good_by_the_reconcile_job(
     placed, _ = await _paid_unannounced(client, shop, stripe_server)
     await db.execute("UPDATE orders SET updated_at = now() - interval '1 hour'")
     await run_worker(app[SETTINGS], reconcile_payments)
-    assert await _status(client, placed["order"]["id"]) == "paid"
+    assert await status_of(client, placed) == "paid"
     assert await stock(db, "SHIRT-S") == (9, 0)
 
 
@@ -191,7 +197,7 @@ async def test_a_late_payment_with_stock_left_revives_the_order(
     assert await pay_with_card(stripe_server, intent) == "succeeded"
     event = stripe.event("evt_late2", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
     assert await _post_event(client, event) == 200
-    assert await _status(client, placed["order"]["id"]) == "paid"
+    assert await status_of(client, placed) == "paid"
     assert await stock(db, "SHIRT-M") == (1, 0)
 
 

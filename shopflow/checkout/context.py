@@ -1,0 +1,51 @@
+"""What the checkout component works with: built once by the app, and by the worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+from ..catalog.interface import StockMove, stock_changed
+from ..platform.cache import Cache
+from ..platform.db import Database
+from .access import OrderAccess
+from .payments import Payments
+
+log = logging.getLogger("shopflow.checkout")
+
+
+@dataclass(frozen=True)
+class Pricing:
+    currency: str
+    shipping_rates: dict[str, int]
+    tax_rates: dict[str, int]  # basis points
+    reservation_ttl: int
+
+    def totals(self, subtotal: int, country: str) -> dict[str, int]:
+        shipping = self.shipping_rates.get(country, self.shipping_rates["default"])
+        bps = self.tax_rates.get(country, self.tax_rates["default"])
+        tax = ((subtotal + shipping) * bps + 5000) // 10000  # rounded half up
+        return {"subtotal": subtotal, "shipping": shipping, "tax": tax, "total": subtotal + shipping + tax}
+
+
+@dataclass(frozen=True)
+class Checkout:
+    db: Database
+    queue: ArqRedis  # mail and outbox jobs, handed to the workers after a commit
+    cache: Cache  # the catalog's: stock that moves drops the products' cached documents
+    payments: Payments
+    pricing: Pricing
+    cart_ttl: int
+    access: OrderAccess
+
+    async def stock_moved(self, moves: Collection[StockMove]) -> None:
+        """Tell the catalog, after the commit, that units available changed. The commit
+        stands whatever happens here: without Redis, the cache is not in use either."""
+        try:
+            await stock_changed(self.cache, moves)
+        except (RedisError, OSError) as e:
+            log.warning("could not drop the cached documents of moved stock: %r", e)

@@ -1,0 +1,65 @@
+"""The checkout operations that combine several steps: placing an order and starting its
+payment, capturing an approved payment, and applying the providers' webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from uuid import UUID
+
+from ..platform.errors import NotFound, Unavailable
+from . import orders, settlement
+from .carts import Caller
+from .context import Checkout
+from .errors import InvalidTransition
+from .models import CheckoutRequest
+
+
+async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: CheckoutRequest) -> dict[str, Any]:
+    """Place the order, holding its stock, and start its payment. A payment that cannot
+    start gives everything back (the order cancelled, its cart open again): 503, retry."""
+    provider = co.payments.get(request.payment_provider)  # 422 before anything is held
+    placed = await orders.place_order(co, cart_id, caller, request.model_dump())
+    order_id = placed.order["id"]
+    try:
+        started = await provider.start(orders.charge_of(placed.order))
+    except Exception as e:
+        await orders.abandon(co, order_id, f"the payment could not be started: {e}")
+        raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
+    if started.ref is not None:
+        await orders.attach_payment(co.db, order_id, started.ref)
+    payment = {
+        "provider": provider.name,
+        "status": "pending",
+        "client_secret": started.client_secret,
+        "approve_url": started.approve_url,
+    }
+    return {"order": placed.document, "payment": payment, "order_token": placed.token}
+
+
+async def capture(co: Checkout, order_id: UUID, caller: Caller) -> None:
+    """Take a PayPal payment the buyer approved, while the order still waits for it."""
+    row = await orders.visible_order(co.db, order_id, caller)
+    if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
+        raise InvalidTransition("only PayPal payments are captured")
+    if row["status"] != "pending_payment":
+        raise InvalidTransition(f"an order that is {row['status']} takes no payment")
+    provider = co.payments.get("paypal")
+    await provider.capture(row["payment_ref"])
+    await settlement.settle(co, provider, row["payment_ref"])
+
+
+async def stripe_webhook(co: Checkout, payload: bytes, signature: str) -> str:
+    """Apply a Stripe event; what it did."""
+    provider = co.payments.providers.get("stripe")
+    if provider is None:
+        raise NotFound("Stripe is not set up in this shop")
+    return await settlement.stripe_event(co, provider, payload, signature)
+
+
+async def paypal_webhook(co: Checkout, payload: bytes, headers: Mapping[str, str]) -> str:
+    """Apply a PayPal event; what it did."""
+    provider = co.payments.providers.get("paypal")
+    if provider is None:
+        raise NotFound("PayPal is not set up in this shop")
+    return await settlement.paypal_event(co, provider, payload, headers)
