@@ -16,6 +16,7 @@ from ..platform.db import Executor
 from . import cart_queries
 from .context import Checkout
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
+from .models import CartStatus
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,7 @@ async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> 
         rows = await cart_queries.lock_cart_for_checkout(conn, guest_cart_id)  # locks it as checkout would
         if not rows or rows[0]["user_id"] is not None:
             raise CartNotFound("no such guest cart")
-        if rows[0]["status"] != "open":
+        if rows[0]["status"] != CartStatus.OPEN:
             raise CartClosed("this cart has been checked out or merged already")
         gone = [line for line in rows if line["id"] is not None and not line["for_sale"]]
         await cart_queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
@@ -13,9 +14,68 @@ from ..platform.endpoint import Body, Query
 from ..platform.models import MoneyOut, Page
 
 Provider = Literal["stripe", "paypal", "manual"]
-OrderStatus = Literal[
-    "pending_payment", "paid", "fulfilled", "delivered", "cancelled", "refunded", "partially_refunded"
-]
+
+
+class CartStatus(StrEnum):
+    OPEN = "open"
+    CHECKED_OUT = "checked_out"
+    MERGED = "merged"
+
+
+class OrderStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class PaymentStatus(StrEnum):
+    """The order's payment, as the order records it."""
+
+    PENDING = "pending"
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
+class ProviderState(StrEnum):
+    """Where a payment stands at its provider."""
+
+    PENDING = "pending"
+    APPROVED = "approved"  # the buyer agreed; it waits for capture (PayPal)
+    PAID = "paid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class Reservation(StrEnum):
+    HELD = "held"  # units set aside for an unpaid order
+    COMMITTED = "committed"  # sold
+    RELEASED = "released"  # back for sale
+
+
+class Outcome(StrEnum):
+    """What applying a payment, a provider's event or the reconcile job's question did."""
+
+    PAID = "paid"
+    REFUND = "refund"  # money for an order that cannot be filled: it goes back
+    ALREADY = "already"  # nothing left to do
+    REPLAYED = "replayed"  # an event applied before
+    UNKNOWN = "unknown"  # no order of ours
+    IGNORED = "ignored"  # an event we do not act on
+    PENDING = "pending"
+    APPROVED = "approved"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    PARTIALLY_REFUNDED = "partially_refunded"
+    REFUNDED = "refunded"
+
+
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 
 
@@ -78,7 +138,7 @@ class CheckoutRequest(Body):
 
 class Payment(BaseModel):
     provider: Provider
-    status: str
+    status: PaymentStatus
     client_secret: str | None = None
     approve_url: str | None = None
 
@@ -101,7 +161,7 @@ class Totals(BaseModel):
 
 
 class HistoryEntry(BaseModel):
-    status: str
+    status: OrderStatus
     at: datetime
     note: str
 

@@ -39,19 +39,23 @@ from .errors import (
     Shortage,
     UnavailableItems,
 )
-from .models import OrderFilter
+from .models import CartStatus, OrderFilter, OrderStatus, PaymentStatus, Reservation
 from .payments import Charge, Provider
 
 # The statuses an order may move to, and from which.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "paid": frozenset({"pending_payment"}),
-    "fulfilled": frozenset({"paid", "partially_refunded"}),
-    "delivered": frozenset({"fulfilled"}),
-    "cancelled": frozenset({"pending_payment", "paid", "partially_refunded"}),
-    "partially_refunded": frozenset({"paid", "fulfilled", "delivered", "partially_refunded"}),
-    "refunded": frozenset({"paid", "fulfilled", "delivered", "partially_refunded"}),
+MONEY_TAKEN = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
+NOT_SHIPPED = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
+_REFUNDABLE = frozenset(
+    {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED}
+)
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.PAID: frozenset({OrderStatus.PENDING_PAYMENT}),
+    OrderStatus.FULFILLED: frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED}),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.FULFILLED}),
+    OrderStatus.CANCELLED: NOT_SHIPPED,
+    OrderStatus.PARTIALLY_REFUNDED: _REFUNDABLE,
+    OrderStatus.REFUNDED: _REFUNDABLE,
 }
-NOT_SHIPPED = frozenset({"pending_payment", "paid", "partially_refunded"})
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
@@ -63,14 +67,16 @@ def new_order_number() -> str:
 
 # How units available change when an order's reservations move from one state to another.
 _AVAILABLE_CHANGE = {
-    ("held", "committed"): 0,  # paid: the units were not available already
-    ("held", "released"): 1,
-    ("committed", "released"): 1,
-    ("released", "committed"): -1,
+    (Reservation.HELD, Reservation.COMMITTED): 0,  # paid: the units were not available already
+    (Reservation.HELD, Reservation.RELEASED): 1,
+    (Reservation.COMMITTED, Reservation.RELEASED): 1,
+    (Reservation.RELEASED, Reservation.COMMITTED): -1,
 }
 
 
-def stock_moves(rows: list[asyncpg.Record], from_state: str, to_state: str) -> list[StockMove]:
+def stock_moves(
+    rows: list[asyncpg.Record], from_state: Reservation, to_state: Reservation
+) -> list[StockMove]:
     """What `queries.move_reservations` did, as the catalog hears of it."""
     sign = _AVAILABLE_CHANGE[from_state, to_state]
     if not sign:
@@ -83,12 +89,14 @@ def stock_moves(rows: list[asyncpg.Record], from_state: str, to_state: str) -> l
     ]
 
 
-async def move_stock(conn: Executor, order_id: UUID, from_state: str, to_state: str) -> list[StockMove]:
+async def move_stock(
+    conn: Executor, order_id: UUID, from_state: Reservation, to_state: Reservation
+) -> list[StockMove]:
     rows = await queries.move_reservations(conn, order_id, from_state, to_state)
     return stock_moves(rows, from_state, to_state)
 
 
-async def move_status(ex: Executor, order_id: UUID, status: str, note: str) -> asyncpg.Record:
+async def move_status(ex: Executor, order_id: UUID, status: OrderStatus, note: str) -> asyncpg.Record:
     """Change the order's status if TRANSITIONS allow it from where it is; else 409."""
     row = await queries.set_status(ex, order_id, status, TRANSITIONS[status])
     if row is None:
@@ -138,7 +146,7 @@ def _lines_to_order(rows: list[asyncpg.Record], caller: Caller) -> list[asyncpg.
     """The cart's lines, if the caller may check it out and every line is for sale."""
     if not rows or not may_see(rows[0], caller):
         raise CartNotFound("no such cart")
-    if rows[0]["status"] != "open":
+    if rows[0]["status"] != CartStatus.OPEN:
         raise CartClosed("this cart has been checked out already")
     lines = [row for row in rows if row["id"] is not None]
     if not lines:
@@ -217,21 +225,21 @@ def _placed_document(order: asyncpg.Record, lines: list[asyncpg.Record]) -> dict
         }
         for line in lines
     ]
-    history = [{"status": "pending_payment", "at": order["created_at"], "note": "order placed"}]
+    history = [{"status": OrderStatus.PENDING_PAYMENT, "at": order["created_at"], "note": "order placed"}]
     return order_document({**dict(order), "items": items, "history": history, "shipments": []})
 
 
 async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
-    await queries.set_payment(db, order_id, "pending", ref)
+    await queries.set_payment(db, order_id, PaymentStatus.PENDING, ref)
 
 
 async def abandon(co: Checkout, order_id: UUID, note: str) -> None:
     """Cancel an order whose payment could not even start: its stock goes back, and its cart
     opens again so that the buyer can retry."""
     async with co.db.transaction() as conn:
-        moves = await move_stock(conn, order_id, "held", "released")
-        await move_status(conn, order_id, "cancelled", note)
-        await queries.set_payment(conn, order_id, "cancelled")
+        moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
+        await move_status(conn, order_id, OrderStatus.CANCELLED, note)
+        await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         await queries.reopen_cart(conn, order_id)
     await co.stock_moved(moves)
 
@@ -282,10 +290,10 @@ async def expire(co: Checkout, order_id: UUID) -> bool:
     """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
     async with co.db.transaction() as conn:
         order = await queries.fetch_order_row(conn, order_id, lock=True)
-        if order is None or order["status"] != "pending_payment":
+        if order is None or order["status"] != OrderStatus.PENDING_PAYMENT:
             return False
-        moves = await move_stock(conn, order_id, "held", "released")
-        await move_status(conn, order_id, "cancelled", "not paid in time; the stock was released")
+        moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
+        await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
     await co.stock_moved(moves)
     return True
 
@@ -297,7 +305,7 @@ async def refund_rest(
     remaining = order["total"] - order["refunded"]
     ref = await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
     await queries.insert_refund(conn, order["id"], remaining, note, ref)
-    await queries.set_payment(conn, order["id"], "refunded", refunded=order["total"])
+    await queries.set_payment(conn, order["id"], PaymentStatus.REFUNDED, refunded=order["total"])
 
 
 async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
@@ -308,27 +316,29 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
         provider = co.payments.get(order["payment_provider"])
         note = "cancelled by staff" if caller.staff else "cancelled by the buyer"
-        if order["status"] == "pending_payment":
-            moves = await move_stock(conn, order_id, "held", "released")
-            await queries.set_payment(conn, order_id, "cancelled")
+        if order["status"] == OrderStatus.PENDING_PAYMENT:
+            moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
+            await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         else:
             await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
-            moves = await move_stock(conn, order_id, "committed", "released")
-        await move_status(conn, order_id, "cancelled", note)
+            moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
+        await move_status(conn, order_id, OrderStatus.CANCELLED, note)
     await co.stock_moved(moves)
-    if order["status"] == "pending_payment":
+    if order["status"] == OrderStatus.PENDING_PAYMENT:
         await provider.cancel(order["payment_ref"])
 
 
 async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
     async with db.transaction() as conn:
-        await move_status(conn, order_id, "fulfilled", f"shipped with {carrier}, tracking {tracking_number}")
+        await move_status(
+            conn, order_id, OrderStatus.FULFILLED, f"shipped with {carrier}, tracking {tracking_number}"
+        )
         await queries.insert_shipment(conn, order_id, carrier, tracking_number)
 
 
 async def deliver(db: Database, order_id: UUID) -> None:
     async with db.transaction() as conn:
-        await move_status(conn, order_id, "delivered", "delivered")
+        await move_status(conn, order_id, OrderStatus.DELIVERED, "delivered")
 
 
 async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) -> None:
@@ -338,7 +348,7 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         order = await queries.fetch_order_row(conn, order_id, lock=True)
         if order is None:
             raise OrderNotFound("no such order")
-        if order["payment_status"] not in ("paid", "partially_refunded"):
+        if order["payment_status"] not in (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED):
             raise InvalidTransition(f"an order whose payment is {order['payment_status']} cannot be refunded")
         remaining = order["total"] - order["refunded"]
         amount = remaining if amount is None else amount
@@ -351,10 +361,10 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         ref = await co.payments.get(order["payment_provider"]).refund(
             order["payment_ref"], charge_of(order), amount, f"refund-{order_id}-{refunded}"
         )
-        status = "refunded" if refunded == order["total"] else "partially_refunded"
+        status = OrderStatus.REFUNDED if refunded == order["total"] else OrderStatus.PARTIALLY_REFUNDED
         await queries.insert_refund(conn, order_id, amount, reason, ref)
         await move_status(conn, order_id, status, reason or f"refunded {amount}")
-        await queries.set_payment(conn, order_id, status, refunded=refunded)
+        await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
 
 
 async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Protocol
 from uuid import UUID
 
 from .errors import ProviderUnavailable
+from .models import ProviderState
 
 
 @dataclass(frozen=True)
@@ -47,9 +48,7 @@ class Provider(Protocol):
         """Take money the buyer approved (PayPal); the others capture by themselves."""
         ...
 
-    async def status(self, ref: str) -> str:
-        """One of paid, pending, approved (to capture), failed, cancelled."""
-        ...
+    async def status(self, ref: str) -> ProviderState: ...
 
 
 class Manual:
@@ -69,8 +68,8 @@ class Manual:
     async def capture(self, ref: str) -> None:
         return None
 
-    async def status(self, ref: str) -> str:
-        return "pending"  # only staff know
+    async def status(self, ref: str) -> ProviderState:
+        return ProviderState.PENDING  # only staff know
 
 
 class Payments:

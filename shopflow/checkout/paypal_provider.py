@@ -13,6 +13,7 @@ import orjson
 
 from ..platform.errors import BadRequest, Conflict, Unavailable
 from .errors import ProviderRefused
+from .models import ProviderState
 from .payments import Charge, Started
 
 ZERO_DECIMAL = frozenset({"HUF", "JPY", "TWD"})  # PayPal takes these in whole units
@@ -142,17 +143,19 @@ class PayPal:
         elif order["status"] != "COMPLETED":
             raise NotApproved("approve the payment at PayPal first")
 
-    async def status(self, ref: str) -> str:
-        """Where the payment stands; "approved" when the buyer agreed and it waits for capture."""
+    async def status(self, ref: str) -> ProviderState:
+        """Where the payment stands; approved when the buyer agreed and it waits for capture."""
         order = await self._api("GET", f"/v2/checkout/orders/{ref}")
         if order["status"] == "APPROVED":
-            return "approved"
+            return ProviderState.APPROVED
         if order["status"] == "VOIDED":
-            return "cancelled"
+            return ProviderState.CANCELLED
         captures = _captures(order)
         if any(c["status"] in ("COMPLETED", "REFUNDED", "PARTIALLY_REFUNDED") for c in captures):
-            return "paid"
-        return "failed" if any(c["status"] == "DECLINED" for c in captures) else "pending"
+            return ProviderState.PAID
+        if any(c["status"] == "DECLINED" for c in captures):
+            return ProviderState.FAILED
+        return ProviderState.PENDING
 
     async def refund(self, ref: str | None, charge: Charge, amount: int, key: str) -> str | None:
         order = await self._api("GET", f"/v2/checkout/orders/{ref}")

@@ -11,6 +11,7 @@ import asyncpg
 
 from ..platform.db import Executor
 from . import cart_queries
+from .models import OrderStatus, PaymentStatus, Reservation
 
 # Stock
 
@@ -26,16 +27,17 @@ async def _lock_order_stock(ex: Executor, order_id: UUID) -> None:
 
 
 # How stock changes when an order's reservations move from one state to another.
+_HELD, _COMMITTED, _RELEASED = Reservation.HELD, Reservation.COMMITTED, Reservation.RELEASED
 _STOCK_CHANGES = {
-    ("held", "committed"): "on_hand = s.on_hand - c.quantity, reserved = s.reserved - c.quantity",  # paid
-    ("held", "released"): "reserved = s.reserved - c.quantity",  # cancelled or expired unpaid
-    ("committed", "released"): "on_hand = s.on_hand + c.quantity",  # cancelled after payment: restocked
-    ("released", "committed"): "on_hand = s.on_hand - c.quantity",  # paid late, the stock still there
+    (_HELD, _COMMITTED): "on_hand = s.on_hand - c.quantity, reserved = s.reserved - c.quantity",  # paid
+    (_HELD, _RELEASED): "reserved = s.reserved - c.quantity",  # cancelled or expired unpaid
+    (_COMMITTED, _RELEASED): "on_hand = s.on_hand + c.quantity",  # cancelled after payment: restocked
+    (_RELEASED, _COMMITTED): "on_hand = s.on_hand - c.quantity",  # paid late, the stock still there
 }
 
 
 async def move_reservations(
-    ex: Executor, order_id: UUID, from_state: str, to_state: str
+    ex: Executor, order_id: UUID, from_state: Reservation, to_state: Reservation
 ) -> list[asyncpg.Record]:
     """Move an order's reservations in `from_state` to `to_state`, changing the stock to match;
     per SKU moved, its product, quantity and units now available (none the second time, so a
@@ -64,7 +66,7 @@ async def take_released(ex: Executor, order_id: UUID) -> list[asyncpg.Record]:
     )
     if not rows or any(r["available"] < r["quantity"] for r in rows):
         return []
-    return await move_reservations(ex, order_id, "released", "committed")
+    return await move_reservations(ex, order_id, _RELEASED, _COMMITTED)
 
 
 async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
@@ -148,13 +150,13 @@ async def place_order(
     )
 
 
-async def add_history(ex: Executor, order_id: UUID, status: str, note: str) -> None:
+async def add_history(ex: Executor, order_id: UUID, status: OrderStatus, note: str) -> None:
     await ex.execute(
         "INSERT INTO order_history (order_id, status, note) VALUES ($1, $2, $3)", order_id, status, note
     )
 
 
-async def record_status(ex: Executor, order_id: UUID, status: str, note: str) -> None:
+async def record_status(ex: Executor, order_id: UUID, status: OrderStatus, note: str) -> None:
     """The history row of a status change, and its event for other systems."""
     await ex.execute(
         "WITH h AS (INSERT INTO order_history (order_id, status, note) VALUES ($1, $2, $3))"
@@ -182,7 +184,7 @@ async def fetch_order_row(ex: Executor, order_id: UUID, lock: bool = False) -> a
 
 
 async def set_status(
-    ex: Executor, order_id: UUID, status: str, allowed_from: Collection[str]
+    ex: Executor, order_id: UUID, status: OrderStatus, allowed_from: Collection[OrderStatus]
 ) -> asyncpg.Record | None:
     """Move the order to `status` if it is in one of `allowed_from`; the row, else None."""
     return await ex.fetchrow(
@@ -195,7 +197,11 @@ async def set_status(
 
 
 async def set_payment(
-    ex: Executor, order_id: UUID, status: str, ref: str | None = None, refunded: int | None = None
+    ex: Executor,
+    order_id: UUID,
+    status: PaymentStatus,
+    ref: str | None = None,
+    refunded: int | None = None,
 ) -> None:
     await ex.execute(
         "UPDATE orders SET payment_status = $2, payment_ref = coalesce($3, payment_ref),"
@@ -207,7 +213,7 @@ async def set_payment(
     )
 
 
-async def fail_payment(ex: Executor, order_id: UUID, status: str) -> None:
+async def fail_payment(ex: Executor, order_id: UUID, status: PaymentStatus) -> None:
     """Note a failed or cancelled payment; the order stays open until it expires."""
     await ex.execute(
         "UPDATE orders SET payment_status = $2, updated_at = now()"

@@ -12,7 +12,7 @@ from . import orders, settlement
 from .carts import Caller
 from .context import Checkout
 from .errors import InvalidTransition
-from .models import CheckoutRequest
+from .models import CheckoutRequest, OrderStatus, PaymentStatus
 
 
 async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: CheckoutRequest) -> dict[str, Any]:
@@ -30,7 +30,7 @@ async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: Checkou
         await orders.attach_payment(co.db, order_id, started.ref)
     payment = {
         "provider": provider.name,
-        "status": "pending",
+        "status": PaymentStatus.PENDING,
         "client_secret": started.client_secret,
         "approve_url": started.approve_url,
     }
@@ -42,7 +42,7 @@ async def capture(co: Checkout, order_id: UUID, caller: Caller) -> None:
     row = await orders.visible_order(co.db, order_id, caller)
     if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
         raise InvalidTransition("only PayPal payments are captured")
-    if row["status"] != "pending_payment":
+    if row["status"] != OrderStatus.PENDING_PAYMENT:
         raise InvalidTransition(f"an order that is {row['status']} takes no payment")
     provider = co.payments.get("paypal")
     await provider.capture(row["payment_ref"])

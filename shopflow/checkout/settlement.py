@@ -21,6 +21,7 @@ from ..platform.outbox import enqueue_job, queue_job
 from . import orders, queries
 from .context import Checkout
 from .errors import InvalidTransition, OrderNotFound
+from .models import OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
 from .payments import Provider
 
 log = logging.getLogger("shopflow.payments")
@@ -34,38 +35,39 @@ STRIPE_EVENTS = frozenset(
 )
 
 
-async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, str] | None = None) -> str:
+async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, str] | None = None) -> Outcome:
     """Bring the order paid through `ref` in line with what the provider says; with `event`
-    (id, type), only once per event. What happened: "paid", "refund", "failed", ..."""
+    (id, type), only once per event. What happened."""
     state = await provider.status(ref)
     # the buyer agreed: take the money while the order still waits for it
-    if state == "approved" and await queries.status_by_ref(co.db, provider.name, ref) == "pending_payment":
+    waiting = OrderStatus.PENDING_PAYMENT
+    if state == ProviderState.APPROVED and await queries.status_by_ref(co.db, provider.name, ref) == waiting:
         await provider.capture(ref)
         state = await provider.status(ref)
     async with co.db.transaction() as conn:
         if event is not None and not await queries.record_event(conn, provider.name, *event):
-            return "replayed"
+            return Outcome.REPLAYED
         order_id = await queries.order_by_ref(conn, provider.name, ref)
         if order_id is None:
-            return "unknown"
-        if state in ("failed", "cancelled"):
-            await queries.fail_payment(conn, order_id, state)
-        if state != "paid":
-            return state
+            return Outcome.UNKNOWN
+        if state in (ProviderState.FAILED, ProviderState.CANCELLED):
+            await queries.fail_payment(conn, order_id, PaymentStatus(state))
+        if state != ProviderState.PAID:
+            return Outcome(state)
         payment = await record_payment(conn, co, order_id, f"paid through {provider.name}")
     await payment.dispatch(co)
     return payment.outcome
 
 
-async def stripe_event(co: Checkout, provider: Any, payload: bytes, signature: str) -> str:
+async def stripe_event(co: Checkout, provider: Any, payload: bytes, signature: str) -> Outcome:
     """Apply a verified Stripe event (others are acknowledged and ignored)."""
     event = provider.event(payload, signature)
     if event.get("type") not in STRIPE_EVENTS or not isinstance(event.get("id"), str):
-        return "ignored"
+        return Outcome.IGNORED
     obj = (event.get("data") or {}).get("object") or {}
     ref = obj.get("id") if obj.get("object") == "payment_intent" else obj.get("payment_intent")
     if not isinstance(ref, str):
-        return "ignored"
+        return Outcome.IGNORED
     if event["type"] == "charge.refunded":
         return await _refunded(co, provider, ref, (event["id"], event["type"]), obj.get("amount_refunded", 0))
     return await settle(co, provider, ref, (event["id"], event["type"]))
@@ -81,32 +83,34 @@ PAYPAL_EVENTS = frozenset(
 )
 
 
-async def paypal_event(co: Checkout, provider: Any, payload: bytes, headers: Any) -> str:
+async def paypal_event(co: Checkout, provider: Any, payload: bytes, headers: Any) -> Outcome:
     """Apply a PayPal event that PayPal confirms it sent (others are acknowledged)."""
     event = await provider.event(payload, headers)
     kind = event.get("event_type")
     if kind not in PAYPAL_EVENTS or not isinstance(event.get("id"), str):
-        return "ignored"
+        return Outcome.IGNORED
     resource = event.get("resource") or {}
     if kind == "CHECKOUT.ORDER.APPROVED":
         ref = resource.get("id")
     else:
         ref = (resource.get("supplementary_data") or {}).get("related_ids", {}).get("order_id")
     if not isinstance(ref, str):
-        return "ignored"
+        return Outcome.IGNORED
     if kind == "PAYMENT.CAPTURE.REFUNDED":
         return await _refunded(co, provider, ref, (event["id"], kind), await provider.refunded(ref))
     return await settle(co, provider, ref, (event["id"], kind))
 
 
-async def _refunded(co: Checkout, provider: Provider, ref: str, event: tuple[str, str], total: int) -> str:
+async def _refunded(
+    co: Checkout, provider: Provider, ref: str, event: tuple[str, str], total: int
+) -> Outcome:
     """A refund made at the provider (say, from its dashboard) that the order does not know."""
     async with co.db.transaction() as conn:
         if not await queries.record_event(conn, provider.name, *event):
-            return "replayed"
+            return Outcome.REPLAYED
         order_id = await queries.order_by_ref(conn, provider.name, ref)
         if order_id is None:
-            return "unknown"
+            return Outcome.UNKNOWN
         return await record_outside_refund(conn, order_id, int(total))
 
 
@@ -124,7 +128,7 @@ async def reconcile(co: Checkout, minutes: int) -> int:
         except Exception:
             log.warning("could not reconcile order %s", row["id"], exc_info=True)
             continue
-        changed += outcome in ("paid", "refund")
+        changed += outcome in (Outcome.PAID, Outcome.REFUND)
     return changed
 
 
@@ -132,7 +136,7 @@ async def reconcile(co: Checkout, minutes: int) -> int:
 class Payment:
     """What applying a payment did, and the work it left for the workers."""
 
-    outcome: str  # "paid", "already" (nothing to do) or "refund" (the money goes back)
+    outcome: Outcome  # PAID, ALREADY or REFUND
     mail_id: UUID | None = None  # the confirmation, in the mail outbox
     job_id: UUID | None = None  # the refund, in the job outbox
     stock: tuple[StockMove, ...] = ()  # sold after all: the units are no longer available
@@ -153,31 +157,33 @@ async def record_payment(conn: asyncpg.Connection, co: Checkout, order_id: UUID,
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if order is None:
         raise OrderNotFound("no such order")
-    if order["payment_status"] in ("paid", "refunded", "partially_refunded"):
-        return Payment("already")
+    if order["payment_status"] in orders.MONEY_TAKEN:
+        return Payment(Outcome.ALREADY)
     stock: tuple[StockMove, ...] = ()
-    if order["status"] == "pending_payment":
-        await queries.move_reservations(conn, order_id, "held", "committed")
-        await orders.move_status(conn, order_id, "paid", note)
+    if order["status"] == OrderStatus.PENDING_PAYMENT:
+        await queries.move_reservations(conn, order_id, Reservation.HELD, Reservation.COMMITTED)
+        await orders.move_status(conn, order_id, OrderStatus.PAID, note)
     elif (
-        order["status"] == "cancelled"
-        and order["payment_status"] == "pending"  # expired, not cancelled by anyone
+        order["status"] == OrderStatus.CANCELLED
+        and order["payment_status"] == PaymentStatus.PENDING  # expired, not cancelled by anyone
         and (taken := await queries.take_released(conn, order_id))
     ):
         # paid after its reservation expired, and the stock is still there: sold after all
-        stock = tuple(orders.stock_moves(taken, "released", "committed"))
-        await queries.set_status(conn, order_id, "paid", ["cancelled"])
-        await queries.record_status(conn, order_id, "paid", f"{note}, after the reservation expired")
+        stock = tuple(orders.stock_moves(taken, Reservation.RELEASED, Reservation.COMMITTED))
+        await queries.set_status(conn, order_id, OrderStatus.PAID, [OrderStatus.CANCELLED])
+        await queries.record_status(
+            conn, order_id, OrderStatus.PAID, f"{note}, after the reservation expired"
+        )
     else:  # the buyer cancelled, or the stock went to someone else: the money goes back
-        await queries.set_payment(conn, order_id, "paid")
+        await queries.set_payment(conn, order_id, PaymentStatus.PAID)
         await queries.add_history(
             conn, order_id, order["status"], f"{note} after the order closed; refunding"
         )
-        return Payment("refund", job_id=await queue_job(conn, "refund_order", str(order_id)))
-    await queries.set_payment(conn, order_id, "paid")
+        return Payment(Outcome.REFUND, job_id=await queue_job(conn, "refund_order", str(order_id)))
+    await queries.set_payment(conn, order_id, PaymentStatus.PAID)
     subject = f"Order {order['number']} is confirmed"
     mail_id = await queue_mail(conn, order["email"], subject, _confirmation(co, order))
-    return Payment("paid", mail_id=mail_id, stock=stock)
+    return Payment(Outcome.PAID, mail_id=mail_id, stock=stock)
 
 
 def _confirmation(co: Checkout, order: asyncpg.Record) -> str:
@@ -194,31 +200,36 @@ def _confirmation(co: Checkout, order: asyncpg.Record) -> str:
 async def refund_cancelled(conn: asyncpg.Connection, co: Checkout, order_id: UUID) -> None:
     """Give back in full a payment that arrived for a closed order; once."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
-    if order is None or order["status"] != "cancelled" or order["payment_status"] != "paid":
+    if (
+        order is None
+        or order["status"] != OrderStatus.CANCELLED
+        or order["payment_status"] != PaymentStatus.PAID
+    ):
         return
     provider = co.payments.get(order["payment_provider"])
     await orders.refund_rest(conn, provider, order, f"late-{order_id}", "paid after the order closed")
-    await queries.add_history(conn, order_id, "cancelled", "the late payment was refunded")
+    await queries.add_history(conn, order_id, OrderStatus.CANCELLED, "the late payment was refunded")
 
 
-async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refunded: int) -> str:
+async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refunded: int) -> Outcome:
     """Note a refund made at the provider, now `refunded` in all, that the order lacks."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if order is None or refunded <= order["refunded"] or refunded > order["total"]:
-        return "already"
+        return Outcome.ALREADY
     amount = refunded - order["refunded"]
-    status = "refunded" if refunded == order["total"] else "partially_refunded"
+    done = refunded == order["total"]
+    status = OrderStatus.REFUNDED if done else OrderStatus.PARTIALLY_REFUNDED
     await queries.insert_refund(conn, order_id, amount, "refunded at the payment provider", None)
     if order["status"] in orders.TRANSITIONS[status]:
         await orders.move_status(conn, order_id, status, f"refunded {amount} at the payment provider")
-    await queries.set_payment(conn, order_id, status, refunded=refunded)
-    return status
+    await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
+    return Outcome(status)
 
 
 async def mark_paid(co: Checkout, order_id: UUID, note: str) -> None:
     """Staff record a manual payment."""
     async with co.db.transaction() as conn:
         payment = await record_payment(conn, co, order_id, note)
-        if payment.outcome == "refund":  # rolls the refund job back too: no money was taken here
+        if payment.outcome == Outcome.REFUND:  # rolls the refund job back too: no money was taken here
             raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
     await payment.dispatch(co)

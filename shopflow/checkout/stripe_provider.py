@@ -11,6 +11,7 @@ import stripe
 
 from ..platform.errors import BadRequest, Unavailable
 from .errors import ProviderRefused
+from .models import ProviderState
 from .payments import Charge, Started
 
 TOLERANCE = 300  # seconds a webhook's signed timestamp may be off
@@ -80,12 +81,14 @@ class Stripe:
     async def capture(self, ref: str) -> None:
         return None  # PaymentIntents capture automatically
 
-    async def status(self, ref: str) -> str:
+    async def status(self, ref: str) -> ProviderState:
         with _answers():
             intent = await self.intents.retrieve_async(ref)
-        return {"succeeded": "paid", "canceled": "cancelled"}.get(
-            intent.status, "failed" if intent.last_payment_error else "pending"
-        )
+        if intent.status == "succeeded":
+            return ProviderState.PAID
+        if intent.status == "canceled":
+            return ProviderState.CANCELLED
+        return ProviderState.FAILED if intent.last_payment_error else ProviderState.PENDING
 
     def event(self, payload: bytes, signature: str) -> dict[str, Any]:
         """The event, if Stripe signed it for our endpoint in the last five minutes."""
