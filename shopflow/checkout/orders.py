@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,7 @@ from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import access, cart_queries, queries
-from .carts import Caller, may_see, money
+from .carts import Caller, may_see
 from .context import Checkout, Pricing
 from .errors import (
     CartClosed,
@@ -39,7 +40,23 @@ from .errors import (
     Shortage,
     UnavailableItems,
 )
-from .models import CartStatus, OrderFilter, OrderStatus, PaymentStatus, Reservation
+from .models import (
+    CartStatus,
+    EventPageRecord,
+    HistoryRecord,
+    Money,
+    OrderEventRecord,
+    OrderFilter,
+    OrderLineRecord,
+    OrderPageRecord,
+    OrderRecord,
+    OrderStatus,
+    OrderSummaryRecord,
+    PaymentRecord,
+    PaymentStatus,
+    Reservation,
+    ShipmentRecord,
+)
 from .payments import Charge, Provider
 
 # The statuses an order may move to, and from which.
@@ -115,7 +132,7 @@ def charge_of(order: asyncpg.Record) -> Charge:
 @dataclass(frozen=True)
 class PlacedOrder:
     order: asyncpg.Record
-    document: dict[str, Any]
+    document: OrderRecord
     token: str | None  # a guest order's secret: the buyer hears it once, here
 
 
@@ -131,7 +148,7 @@ async def place_order(co: Checkout, cart_id: UUID, caller: Caller, request: dict
         token = _guest_secret(co, values)
         order = await _insert_order(conn, values, lines, wanted, co.pricing.reservation_ttl)
     await co.stock_moved(_held(lines, wanted))
-    return PlacedOrder(order, _placed_document(order, lines), token)
+    return PlacedOrder(order, _placed_record(order, lines), token)
 
 
 def _guest_secret(co: Checkout, values: dict[str, Any]) -> str | None:
@@ -213,7 +230,7 @@ async def _insert_order(
     raise RuntimeError("no free order number in 5 tries")
 
 
-def _placed_document(order: asyncpg.Record, lines: list[asyncpg.Record]) -> dict[str, Any]:
+def _placed_record(order: asyncpg.Record, lines: list[asyncpg.Record]) -> OrderRecord:
     items = [
         {
             "variant_id": line["variant_id"],
@@ -225,8 +242,9 @@ def _placed_document(order: asyncpg.Record, lines: list[asyncpg.Record]) -> dict
         }
         for line in lines
     ]
-    history = [{"status": OrderStatus.PENDING_PAYMENT, "at": order["created_at"], "note": "order placed"}]
-    return order_document({**dict(order), "items": items, "history": history, "shipments": []})
+    at = order["created_at"].isoformat()
+    history = [{"status": OrderStatus.PENDING_PAYMENT, "at": at, "note": "order placed"}]
+    return order_record({**dict(order), "items": items, "history": history, "shipments": []})
 
 
 async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
@@ -256,34 +274,56 @@ def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:
     return row
 
 
-async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> asyncpg.Record:
-    """The order document, for its owner or staff."""
-    return _visible(await queries.fetch_order_document(ex, order_id), caller)
+async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> OrderRecord:
+    """The order, for whoever may see it."""
+    return order_record(_visible(await queries.fetch_order_document(ex, order_id), caller))
 
 
-def order_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> str:
+    """The PayPal payment of an order that waits for it, for whoever may see the order."""
+    row = _visible(await queries.fetch_order_row(ex, order_id), caller)
+    if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
+        raise InvalidTransition("only PayPal payments are captured")
+    if row["status"] != OrderStatus.PENDING_PAYMENT:
+        raise InvalidTransition(f"an order that is {row['status']} takes no payment")
+    return str(row["payment_ref"])
+
+
+def order_record(row: asyncpg.Record | Mapping[str, Any]) -> OrderRecord:
+    """The order as the API shows it, from a row of `queries.ORDER_DOCUMENT`'s shape."""
     currency = row["currency"]
-    return {
-        "id": row["id"],
-        "number": row["number"],
-        "status": row["status"],
-        "email": row["email"],
-        "items": [
-            {
-                **item,
-                "unit_price": money(item["unit_price"], currency),
-                "line_total": money(item["line_total"], currency),
-            }
-            for item in row["items"]
-        ],
-        "totals": {k: money(row[k], currency) for k in ("subtotal", "shipping", "tax", "total", "refunded")},
-        "shipping_address": row["shipping_address"],
-        "billing_address": row["billing_address"],
-        "payment": {"provider": row["payment_provider"], "status": row["payment_status"]},
-        "history": row["history"],
-        "shipments": row["shipments"],
-        "created_at": row["created_at"],
-    }
+    return OrderRecord(
+        id=row["id"],
+        number=row["number"],
+        status=OrderStatus(row["status"]),
+        email=row["email"],
+        items=tuple(_line(item, currency) for item in row["items"]),
+        totals={k: Money(row[k], currency) for k in ("subtotal", "shipping", "tax", "total", "refunded")},
+        shipping_address=row["shipping_address"],
+        billing_address=row["billing_address"],
+        payment=PaymentRecord(row["payment_provider"], PaymentStatus(row["payment_status"])),
+        history=tuple(
+            HistoryRecord(OrderStatus(h["status"]), datetime.fromisoformat(h["at"]), h["note"])
+            for h in row["history"]
+        ),
+        shipments=tuple(
+            ShipmentRecord(s["carrier"], s["tracking_number"], datetime.fromisoformat(s["at"]))
+            for s in row["shipments"]
+        ),
+        created_at=row["created_at"],
+    )
+
+
+def _line(item: dict[str, Any], currency: str) -> OrderLineRecord:
+    variant_id = item["variant_id"]
+    return OrderLineRecord(
+        variant_id=UUID(str(variant_id)) if variant_id is not None else None,
+        sku=item["sku"],
+        name=item["name"],
+        unit_price=Money(item["unit_price"], currency),
+        quantity=item["quantity"],
+        line_total=Money(item["line_total"], currency),
+    )
 
 
 async def expire(co: Checkout, order_id: UUID) -> bool:
@@ -367,7 +407,7 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
 
 
-async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:
+async def list_orders(db: Database, query: OrderFilter) -> OrderPageRecord:
     """A page of orders, newest first."""
     after = None
     if query.cursor:
@@ -382,19 +422,26 @@ async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:
         db, query.status, query.created_from, query.created_to, after, query.limit + 1
     )
     page = rows[: query.limit]
-    items = [{**dict(r), "total": money(r["total"], r["currency"])} for r in page]
+    items = tuple(
+        OrderSummaryRecord(
+            r["id"],
+            r["number"],
+            OrderStatus(r["status"]),
+            r["email"],
+            Money(r["total"], r["currency"]),
+            r["created_at"],
+        )
+        for r in page
+    )
     last = page[-1] if len(rows) > query.limit else None
-    return {
-        "items": items,
-        "next_cursor": encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None,
-    }
+    return OrderPageRecord(
+        items, encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None
+    )
 
 
-async def events(db: Database, cursor: str | None, limit: int) -> dict[str, Any]:
+async def events(db: Database, cursor: str | None, limit: int) -> EventPageRecord:
     """A page of the order event feed, and where the next one starts."""
     after = decode_cursor(cursor, (int,))[0] if cursor else 0
     rows = await queries.fetch_events(db, after, limit)
-    return {
-        "items": [dict(r) for r in rows],
-        "next_cursor": encode_cursor([rows[-1]["id"] if rows else after]),
-    }
+    items = tuple(OrderEventRecord(**r) for r in rows)
+    return EventPageRecord(items, encode_cursor([rows[-1]["id"] if rows else after]))

@@ -173,8 +173,8 @@ async def get_order(request: web.Request, query: OrderAccess) -> web.Response:
 
 
 async def _order_answer(request: web.Request, caller: Caller) -> web.Response:
-    row = await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
-    return json_response(orders.order_document(row))
+    order = await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
+    return json_response(order)
 
 
 @routes.post("/api/v1/orders/{order}/cancel")
@@ -248,8 +248,7 @@ async def capture_order(request: web.Request, query: OrderAccess) -> web.Respons
     co, caller = request.app[CHECKOUT], _caller(request, query)
 
     async def run() -> web.Response:
-        await service.capture(co, path_uuid(request, "order"), caller)
-        return await _order_answer(request, caller)
+        return json_response(await service.capture(co, path_uuid(request, "order"), caller))
 
     return await idempotent(request, co.db, str(caller.user_id or "guest"), run)
 

@@ -4,18 +4,16 @@ payment, capturing an approved payment, and applying the providers' webhooks."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 from uuid import UUID
 
 from ..platform.errors import NotFound, Unavailable
 from . import orders, settlement
 from .carts import Caller
 from .context import Checkout
-from .errors import InvalidTransition
-from .models import CheckoutRequest, OrderStatus, PaymentStatus
+from .models import CheckoutRequest, OrderRecord, PaymentRecord, PaymentStatus, PlacedRecord
 
 
-async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: CheckoutRequest) -> dict[str, Any]:
+async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: CheckoutRequest) -> PlacedRecord:
     """Place the order, holding its stock, and start its payment. A payment that cannot
     start gives everything back (the order cancelled, its cart open again): 503, retry."""
     provider = co.payments.get(request.payment_provider)  # 422 before anything is held
@@ -28,25 +26,17 @@ async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: Checkou
         raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
     if started.ref is not None:
         await orders.attach_payment(co.db, order_id, started.ref)
-    payment = {
-        "provider": provider.name,
-        "status": PaymentStatus.PENDING,
-        "client_secret": started.client_secret,
-        "approve_url": started.approve_url,
-    }
-    return {"order": placed.document, "payment": payment, "order_token": placed.token}
+    payment = PaymentRecord(provider.name, PaymentStatus.PENDING, started.client_secret, started.approve_url)
+    return PlacedRecord(placed.document, payment, placed.token)
 
 
-async def capture(co: Checkout, order_id: UUID, caller: Caller) -> None:
+async def capture(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
     """Take a PayPal payment the buyer approved, while the order still waits for it."""
-    row = await orders.visible_order(co.db, order_id, caller)
-    if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
-        raise InvalidTransition("only PayPal payments are captured")
-    if row["status"] != OrderStatus.PENDING_PAYMENT:
-        raise InvalidTransition(f"an order that is {row['status']} takes no payment")
+    ref = await orders.payment_to_capture(co.db, order_id, caller)
     provider = co.payments.get("paypal")
-    await provider.capture(row["payment_ref"])
-    await settlement.settle(co, provider, row["payment_ref"])
+    await provider.capture(ref)
+    await settlement.settle(co, provider, ref)
+    return await orders.visible_order(co.db, order_id, caller)
 
 
 async def stripe_webhook(co: Checkout, payload: bytes, signature: str) -> str:
