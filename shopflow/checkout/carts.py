@@ -6,8 +6,7 @@ client only ever says which variant and how many.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
 from uuid import UUID
 
 import asyncpg
@@ -16,7 +15,7 @@ from ..platform.db import Executor
 from . import cart_queries
 from .context import Checkout
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
-from .models import CartStatus
+from .models import CartLineRecord, CartRecord, CartStatus, DroppedLine, MergedCartRecord, Money
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,7 @@ class Caller:
 GUEST = Caller()
 
 
-def money(amount: int, currency: str) -> dict[str, Any]:
-    return {"amount": amount, "currency": currency}
-
-
-async def open_cart(co: Checkout, caller: Caller) -> dict[str, Any]:
+async def open_cart(co: Checkout, caller: Caller) -> CartRecord:
     """A new guest cart, or the signed-in caller's open cart (made if needed)."""
     cart_id = await cart_queries.insert_cart(co.db, caller.user_id, co.cart_ttl)
     return await show_cart(co.db, cart_id, caller, co.pricing.currency)
@@ -46,7 +41,7 @@ def may_see(cart: asyncpg.Record, caller: Caller) -> bool:
     return cart["user_id"] is None or cart["user_id"] == caller.user_id or caller.staff
 
 
-def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
+def cart_record(rows: list[asyncpg.Record], currency: str) -> CartRecord:
     """The cart as the API shows it, from its rows (cart_queries.CART)."""
     items = []
     subtotal = count = 0
@@ -58,36 +53,36 @@ def cart_document(rows: list[asyncpg.Record], currency: str) -> dict[str, Any]:
             subtotal += total
             count += line["quantity"]
         items.append(
-            {
-                "id": line["id"],
-                "variant_id": line["variant_id"],
-                "product_id": line["product_id"],
-                "sku": line["sku"],
-                "name": cart_queries.line_name(line),
-                "quantity": line["quantity"],
-                "unit_price": money(line["unit_price"], line["currency"]),
-                "line_total": money(total, line["currency"]),
-                "available": line["for_sale"] and line["stock_available"] >= line["quantity"],
-                "stock_available": max(0, line["stock_available"]) if line["for_sale"] else 0,
-            }
+            CartLineRecord(
+                id=line["id"],
+                variant_id=line["variant_id"],
+                product_id=line["product_id"],
+                sku=line["sku"],
+                name=cart_queries.line_name(line),
+                quantity=line["quantity"],
+                unit_price=Money(line["unit_price"], line["currency"]),
+                line_total=Money(total, line["currency"]),
+                available=line["for_sale"] and line["stock_available"] >= line["quantity"],
+                stock_available=max(0, line["stock_available"]) if line["for_sale"] else 0,
+            )
         )
-    return {
-        "id": rows[0]["cart_id"],
-        "items": items,
-        "subtotal": money(subtotal, currency),
-        "total": money(subtotal, currency),
-        "currency": currency,
-        "item_count": count,
-        "expires_at": rows[0]["expires_at"],
-    }
+    return CartRecord(
+        id=rows[0]["cart_id"],
+        items=tuple(items),
+        subtotal=Money(subtotal, currency),
+        total=Money(subtotal, currency),
+        currency=currency,
+        item_count=count,
+        expires_at=rows[0]["expires_at"],
+    )
 
 
-async def show_cart(ex: Executor, cart_id: UUID, caller: Caller, currency: str) -> dict[str, Any]:
+async def show_cart(ex: Executor, cart_id: UUID, caller: Caller, currency: str) -> CartRecord:
     """The cart, priced from the catalog now; 404 for anyone it is not for."""
     rows = await cart_queries.fetch_cart(ex, cart_id)
     if not rows or not may_see(rows[0], caller):
         raise CartNotFound("no such cart")
-    return cart_document(rows, currency)
+    return cart_record(rows, currency)
 
 
 async def _why_unchanged(ex: Executor, cart_id: UUID, caller: Caller) -> None:
@@ -100,7 +95,7 @@ async def _why_unchanged(ex: Executor, cart_id: UUID, caller: Caller) -> None:
 
 async def add_item(
     co: Checkout, cart_id: UUID, caller: Caller, variant_id: UUID, quantity: int
-) -> dict[str, Any]:
+) -> CartRecord:
     """Put `quantity` of a variant in the cart, on top of what is there (at most 99)."""
     async with co.db.connection() as conn:
         outcome = await cart_queries.add_item(
@@ -123,7 +118,7 @@ async def add_item(
 
 async def set_quantity(
     co: Checkout, cart_id: UUID, caller: Caller, item_id: UUID, quantity: int
-) -> dict[str, Any]:
+) -> CartRecord:
     """Set an item's quantity; 0 removes it."""
     async with co.db.connection() as conn:
         outcome = await cart_queries.set_item_quantity(
@@ -136,7 +131,7 @@ async def set_quantity(
         return await show_cart(conn, cart_id, caller, co.pricing.currency)
 
 
-async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> dict[str, Any]:
+async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> MergedCartRecord:
     """Fold a guest cart into the user's cart (quantities summed, at most 99); lines no
     longer for sale are dropped and reported. The cart, with `dropped` listing them."""
     target = await cart_queries.insert_cart(co.db, user_id, co.cart_ttl)
@@ -149,6 +144,6 @@ async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> 
         gone = [line for line in rows if line["id"] is not None and not line["for_sale"]]
         await cart_queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
         await cart_queries.merge_items(conn, guest_cart_id, target)
-        document = await show_cart(conn, target, Caller(user_id), co.pricing.currency)
-    document["dropped"] = [{"sku": line["sku"], "name": cart_queries.line_name(line)} for line in gone]
-    return document
+        cart = await show_cart(conn, target, Caller(user_id), co.pricing.currency)
+    dropped = tuple(DroppedLine(line["sku"], cart_queries.line_name(line)) for line in gone)
+    return MergedCartRecord(**{f.name: getattr(cart, f.name) for f in fields(cart)}, dropped=dropped)

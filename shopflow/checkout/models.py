@@ -346,3 +346,39 @@ class OrderEventRecord:
 class EventPageRecord:
     items: tuple[OrderEventRecord, ...]
     next_cursor: str
+
+
+@dataclass(frozen=True, slots=True)
+class CartLineRecord:
+    id: UUID
+    variant_id: UUID
+    product_id: UUID
+    sku: str
+    name: str
+    quantity: int
+    unit_price: Money
+    line_total: Money
+    available: bool  # for sale, with enough stock for the quantity
+    stock_available: int
+
+
+@dataclass(frozen=True, slots=True)
+class CartRecord:
+    id: UUID
+    items: tuple[CartLineRecord, ...]
+    subtotal: Money
+    total: Money
+    currency: str
+    item_count: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DroppedLine:
+    sku: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MergedCartRecord(CartRecord):
+    dropped: tuple[DroppedLine, ...]  # lines of the guest cart no longer for sale
