@@ -26,6 +26,7 @@ from shopflow.keys import AUTH, DB
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
+from tests.client import ContractClient
 
 JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 3
 PEPPER = "test-pepper-0123456789"
@@ -132,7 +133,7 @@ async def make_client(
     clients: list[TestClient] = []
 
     async def make(app: web.Application) -> TestClient:
-        client = TestClient(TestServer(app))
+        client = ContractClient(TestServer(app))
         await client.start_server()
         clients.append(client)
         return client

@@ -124,5 +124,7 @@ class Unavailable(AppError):
     code = "unavailable"
     title = "Service unavailable"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int = 1) -> None:
-        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+    def __init__(
+        self, detail: str | None = None, *, retry_after: int = 1, extra: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)}, extra=extra)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from ..keys import DB, METRICS, OPENAPI, REDIS
 from .endpoint import endpoint
+from .errors import Unavailable
 from .jsonx import dumps, json_response, raw_json_response
 from .openapi import build_openapi
 
@@ -48,12 +49,9 @@ async def readyz(request: web.Request) -> web.Response:
         _check(request.app[DB].fetchval("SELECT 1")), _check(request.app[REDIS].ping())
     )
     checks = {"postgres": db_check, "redis": redis_check}
-    ready = all(v == "ok" for v in checks.values())
-    return json_response(
-        {"status": "ok" if ready else "unavailable", "checks": checks},
-        status=200 if ready else 503,
-        headers=None if ready else {"Retry-After": "5"},
-    )
+    if any(v != "ok" for v in checks.values()):
+        raise Unavailable("not ready: a dependency is down", retry_after=5, extra={"checks": checks})
+    return json_response({"status": "ok", "checks": checks})
 
 
 @routes.get("/metrics")
