@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 run: install  ## the whole shop on embedded PostgreSQL and Redis, seeded, on :8080
 	$(BIN)/shopflow dev
 
-test: install
+test: install  ## the type check (mypy --strict) and the test suite
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 bench: install  ## load benchmarks; prints ratios against baselines measured in the same run

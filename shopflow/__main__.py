@@ -125,13 +125,13 @@ def cmd_user_create(args: argparse.Namespace) -> None:
 
 
 async def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
-    from redis.asyncio import from_url
+    from redis.asyncio import Redis
 
     from .auth.service import set_disabled
     from .auth.sessions import Sessions
 
     conn = await asyncpg.connect(settings.database_url)
-    redis = from_url(settings.redis_url)
+    redis = Redis.from_url(settings.redis_url)
     try:
         sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
         await set_disabled(conn, sessions, email, disabled)

@@ -45,7 +45,7 @@ class Stripe:
         self.intents = self.client.v1.payment_intents
 
     async def close(self) -> None:
-        await self.http.close_async()
+        await self.http.close_async()  # type: ignore[no-untyped-call]
 
     async def start(self, charge: Charge) -> Started:
         with _answers():
@@ -98,4 +98,4 @@ class Stripe:
             )
         except (ValueError, stripe.SignatureVerificationError) as e:
             raise BadSignature(f"the Stripe-Signature does not verify: {e}") from None
-        return event.to_dict()
+        return dict(event.to_dict())

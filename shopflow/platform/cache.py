@@ -108,7 +108,7 @@ class Cache:
             expected = version.decode() if version is not None else ""
             expires = max(1, int(ttl * random.uniform(0.9, 1.0)))
             await self._set_if_version(keys=[full, full + ":v"], args=[value, expected, expires])
-        return value  # type: ignore[no-any-return]
+        return value
 
     def _remember(self, key: str, value: bytes) -> None:
         if len(self._local) >= self.local_max:
