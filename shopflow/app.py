@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -27,6 +28,7 @@ from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
 from .platform.metrics import Metrics
+from .platform.metrics_group import metrics_group_ctx
 from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
@@ -115,8 +117,9 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     passwords.close()
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """The whole shop as one aiohttp application."""
+def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = None) -> web.Application:
+    """The whole shop as one aiohttp application; `metrics_dir` is shared with the other
+    processes of one `serve --workers N`, so that /metrics answers for all of them."""
     settings = settings or load_settings()
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
@@ -135,4 +138,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_routes(catalog_routes.routes)
     app.router.add_routes(checkout_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
+    if metrics_dir is not None:
+        app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))
     return app
