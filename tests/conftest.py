@@ -107,6 +107,7 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "access_log": False,
             "db_pool_min": 1,
             "db_pool_max": 10,
+            "worker_metrics_port": 0,
         }
         values.update(overrides)
         return Settings(**values)

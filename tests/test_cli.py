@@ -50,7 +50,11 @@ def _env(**extra: str) -> dict[str, str]:
 def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(SHOPFLOW_DATA_DIR=str(tmp_path / "data"), SHOPFLOW_ACCESS_LOG="false")
+    env = _env(
+        SHOPFLOW_DATA_DIR=str(tmp_path / "data"),
+        SHOPFLOW_ACCESS_LOG="false",
+        SHOPFLOW_WORKER_METRICS_PORT=str(free_port()),
+    )
     cmd = [sys.executable, "-m", "shopflow", "dev", "--port", str(port), "--products", "120"]
 
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -178,7 +178,7 @@ class Metrics:
             for state, n in processes.items():
                 counted.add_metric([state], n)
             families.append(counted)
-        return generate_latest(_Families(families))
+        return generate_latest(_Families([f for f in families if f.samples]))  # none: say nothing
 
     def families(self, snapshots: list[Snapshot]) -> list[Metric]:
         """Metric families of the snapshots summed; a gauge is missing from the snapshot of a

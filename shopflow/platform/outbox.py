@@ -61,3 +61,13 @@ async def pending_jobs(db: Database, limit: int = 500) -> list[UUID]:
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def backlog(ex: Executor) -> tuple[int, float]:
+    """Jobs not done yet, and the age in seconds of the oldest (0 when none)."""
+    row = await ex.fetchrow(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8"
+        " FROM job_outbox WHERE done_at IS NULL"
+    )
+    assert row is not None
+    return row[0], row[1]
