@@ -22,7 +22,8 @@ from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
 from .checkout.orders import Pricing
 from .checkout.providers import build_payments
-from .keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SETTINGS, TRAFFIC
+from .checkout.sales import Sales
+from .keys import AUTH, CACHE, DB, HTTP, LIMITER, METRICS, PAYMENTS, PRICING, REDIS, SALES, SETTINGS, TRAFFIC
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
@@ -85,6 +86,7 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def payments_ctx(app: web.Application) -> AsyncIterator[None]:
     payments = app[PAYMENTS] = build_payments(app[SETTINGS])
+    app[SALES] = Sales(app[METRICS], payments.providers, app[SETTINGS].currency)
     yield
     await payments.close()
 

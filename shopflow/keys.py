@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .auth.service import Auth
     from .checkout.orders import Pricing
     from .checkout.payments import Payments
+    from .checkout.sales import Sales
     from .platform.cache import Cache
     from .platform.db import Database
     from .platform.metrics import Metrics
@@ -34,3 +35,4 @@ OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
 PRICING: web.AppKey[Pricing] = web.AppKey("pricing")
 PAYMENTS: web.AppKey[Payments] = web.AppKey("payments")
+SALES: web.AppKey[Sales] = web.AppKey("sales")  # business counters

@@ -156,6 +156,12 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     await conn.close()
 
 
+def metric_samples(text: str) -> dict[str, float]:
+    """Prometheus text as each sample's name and labels (as written) to its value."""
+    lines = (line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    return {sample: float(value) for sample, value in lines}
+
+
 async def sign_in(
     client: TestClient, app: web.Application, email: str, role: str = "customer"
 ) -> dict[str, str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shopflow.platform.embedded import free_port
-from tests.conftest import JWT_SECRET, PEPPER
+from tests.conftest import JWT_SECRET, PEPPER, metric_samples
 
 
 def _get(url: str) -> tuple[int, Any]:
@@ -104,10 +104,8 @@ def test_serve_with_several_processes_shares_one_port(database_url: str, redis_u
 
 
 def _metrics(base: str) -> dict[str, float]:
-    """A scrape of /metrics: each sample's name and labels, as written, to its value."""
     with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
-        lines = resp.read().decode().splitlines()
-    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in lines if not line.startswith("#"))}
+        return metric_samples(resp.read().decode())
 
 
 def _serve_children(pid: int) -> list[int]:
@@ -117,10 +115,14 @@ def _serve_children(pid: int) -> list[int]:
 
 
 def _wait_dead(pid: int) -> None:
+    """Until every thread of the killed process has exited, and so closed its sockets."""
     for _ in range(100):
-        status = Path(f"/proc/{pid}/status")
-        if not status.exists() or "State:\tZ" in status.read_text():
-            return
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+            if threads == [str(pid)] and "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+                return
+        except OSError:
+            return  # reaped already
         time.sleep(0.05)
     raise AssertionError(f"process {pid} still runs")
 
@@ -156,6 +158,10 @@ def test_serve_with_several_processes_answers_metrics_for_all(database_url: str,
     running, exited = 'metrics_processes{state="running"}', 'metrics_processes{state="exited"}'
     try:
         _wait_ready(base, proc)
+        for _ in range(300):  # until the second process is up as well
+            if _metrics(base)[running] == 2:
+                break
+            time.sleep(0.1)
         # a new connection each: SO_REUSEPORT spreads them over both processes
         assert all(_get(base + "/healthz")[0] == 200 for _ in range(40))
         for _ in range(10):  # whichever process answers, it answers for both

@@ -19,6 +19,7 @@ from arq.utils import to_seconds
 from arq.worker import Worker, func
 
 from shopflow.checkout.providers import build_payments
+from shopflow.checkout.sales import Sales
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
@@ -39,6 +40,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     )
     ctx["db"] = Database(pool, settings.db_acquire_timeout)
     ctx["payments"] = build_payments(settings)
+    ctx["sales"] = Sales(ctx["metrics"], ctx["payments"].providers, settings.currency)
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
     if settings.worker_metrics_port:
         backlog: Backlog = ctx["backlog"]

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .models import OrderFilter
 from .payments import Charge, Payments, Provider
+from .sales import CancelReason, RefundReason, Sales
 
 # The statuses an order may move to, and from which.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -216,15 +217,16 @@ async def expire(db: Database, order_id: UUID) -> bool:
 
 async def refund_rest(
     conn: asyncpg.Connection, provider: Provider, order: asyncpg.Record, key: str, note: str
-) -> None:
-    """Give back all that is left of the order's payment, and record it."""
-    remaining = order["total"] - order["refunded"]
+) -> int:
+    """Give back all that is left of the order's payment, and record it; how much."""
+    remaining: int = order["total"] - order["refunded"]
     ref = await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
     await queries.insert_refund(conn, order["id"], remaining, note, ref)
     await queries.set_payment(conn, order["id"], "refunded", refunded=order["total"])
+    return remaining
 
 
-async def cancel(db: Database, payments: Payments, order_id: UUID, caller: Caller) -> None:
+async def cancel(db: Database, payments: Payments, sales: Sales, order_id: UUID, caller: Caller) -> None:
     """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
     async with db.transaction() as conn:
         order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
@@ -232,15 +234,19 @@ async def cancel(db: Database, payments: Payments, order_id: UUID, caller: Calle
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
         provider = payments.get(order["payment_provider"])
         note = "cancelled by staff" if caller.staff else "cancelled by the buyer"
+        given_back = 0
         if order["status"] == "pending_payment":
             await queries.move_reservations(conn, order_id, "held", "released")
             await queries.set_payment(conn, order_id, "cancelled")
         else:
-            await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
+            given_back = await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
             await queries.move_reservations(conn, order_id, "committed", "released")
         await move_status(conn, order_id, "cancelled", note)
+    sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)
     if order["status"] == "pending_payment":
         await provider.cancel(order["payment_ref"])
+    else:
+        sales.refunded(order["payment_provider"], order["currency"], given_back, RefundReason.CANCELLED)
 
 
 async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
@@ -254,7 +260,9 @@ async def deliver(db: Database, order_id: UUID) -> None:
         await move_status(conn, order_id, "delivered", "delivered")
 
 
-async def refund(db: Database, payments: Payments, order_id: UUID, amount: int | None, reason: str) -> None:
+async def refund(
+    db: Database, payments: Payments, sales: Sales, order_id: UUID, amount: int | None, reason: str
+) -> None:
     """Refund part or all of what is left; the order row is locked through the provider call,
     so two refunds cannot both spend the same money."""
     async with db.transaction() as conn:
@@ -278,6 +286,7 @@ async def refund(db: Database, payments: Payments, order_id: UUID, amount: int |
         await queries.insert_refund(conn, order_id, amount, reason, ref)
         await move_status(conn, order_id, status, reason or f"refunded {amount}")
         await queries.set_payment(conn, order_id, status, refunded=refunded)
+    sales.refunded(order["payment_provider"], order["currency"], amount, RefundReason.STAFF)
 
 
 async def list_orders(db: Database, query: OrderFilter) -> dict[str, Any]:

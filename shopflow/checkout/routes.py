@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
-from ..keys import DB, PAYMENTS, PRICING, REDIS, SETTINGS
+from ..keys import DB, PAYMENTS, PRICING, REDIS, SALES, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
 from . import carts, orders, settlement
 from .carts import GUEST, Caller
-from .errors import InvalidTransition
+from .errors import InvalidTransition, OutOfStock
 from .models import (
     Cart,
     CheckoutRequest,
@@ -27,6 +27,7 @@ from .models import (
     Placed,
     Refund,
 )
+from .sales import CancelReason, PaymentFailure
 
 routes = web.RouteTableDef()
 CART_TAGS, ORDER_TAGS = ("carts",), ("orders",)
@@ -145,15 +146,22 @@ async def merge_cart(request: web.Request) -> web.Response:
 )
 async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     app, caller = request.app, _caller(request)
-    db, cart_id = app[DB], path_uuid(request, "cart")
+    db, sales, cart_id = app[DB], app[SALES], path_uuid(request, "cart")
     provider = app[PAYMENTS].get(body.payment_provider)  # 422 before anything is held
 
     async def place() -> web.Response:
-        order, document = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
+        try:
+            order, document = await orders.place_order(db, app[PRICING], cart_id, caller, body.model_dump())
+        except OutOfStock:
+            sales.out_of_stock()
+            raise
+        sales.placed(provider.name)
         try:
             started = await provider.start(orders.charge_of(order))
         except Exception as e:
             await orders.abandon(db, order["id"], f"the payment could not be started: {e}")
+            sales.cancelled(CancelReason.PAYMENT_NOT_STARTED)
+            sales.payment_failed(provider.name, PaymentFailure.NOT_STARTED)
             raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
         if started.ref is not None:
             await orders.attach_payment(db, order["id"], started.ref)
@@ -219,7 +227,7 @@ async def _order_answer(request: web.Request) -> web.Response:
 )
 async def cancel_order(request: web.Request) -> web.Response:
     app = request.app
-    await orders.cancel(app[DB], app[PAYMENTS], path_uuid(request, "order"), _caller(request))
+    await orders.cancel(app[DB], app[PAYMENTS], app[SALES], path_uuid(request, "order"), _caller(request))
     return await _order_answer(request)
 
 
@@ -260,7 +268,8 @@ async def deliver_order(request: web.Request) -> web.Response:
 )
 async def mark_paid(request: web.Request) -> web.Response:
     order_id = path_uuid(request, "order")
-    await settlement.mark_paid(request.app[DB], request.app[REDIS], order_id, "payment recorded by staff")
+    app = request.app
+    await settlement.mark_paid(app[DB], app[REDIS], app[SALES], order_id, "payment recorded by staff")
     return await _order_answer(request)
 
 
@@ -283,7 +292,7 @@ async def capture_order(request: web.Request) -> web.Response:
             raise InvalidTransition(f"an order that is {row['status']} takes no payment")
         provider = app[PAYMENTS].get("paypal")
         await provider.capture(row["payment_ref"])
-        await settlement.settle(app[DB], app[REDIS], provider, row["payment_ref"])
+        await settlement.settle(app[DB], app[REDIS], app[SALES], provider, row["payment_ref"])
         return await _order_answer(request)
 
     return await idempotent(request, app[DB], str(caller.user_id or "guest"), run)
@@ -302,7 +311,7 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
     app, order_id = request.app, path_uuid(request, "order")
 
     async def run() -> web.Response:
-        await orders.refund(app[DB], app[PAYMENTS], order_id, body.amount, body.reason)
+        await orders.refund(app[DB], app[PAYMENTS], app[SALES], order_id, body.amount, body.reason)
         return await _order_answer(request)
 
     return await idempotent(request, app[DB], str(request[PRINCIPAL].user_id), run)
@@ -320,7 +329,9 @@ async def stripe_webhook(request: web.Request) -> web.Response:
         raise NotFound("Stripe is not set up in this shop")
     signature = request.headers.get("Stripe-Signature", "")
     app = request.app
-    outcome = await settlement.stripe_event(app[DB], app[REDIS], provider, await request.read(), signature)
+    outcome = await settlement.stripe_event(
+        app[DB], app[REDIS], app[SALES], provider, await request.read(), signature
+    )
     return json_response({"received": True, "outcome": outcome})
 
 
@@ -336,6 +347,6 @@ async def paypal_webhook(request: web.Request) -> web.Response:
     if provider is None:
         raise NotFound("PayPal is not set up in this shop")
     outcome = await settlement.paypal_event(
-        app[DB], app[REDIS], provider, await request.read(), request.headers
+        app[DB], app[REDIS], app[SALES], provider, await request.read(), request.headers
     )
     return json_response({"received": True, "outcome": outcome})

@@ -10,6 +10,7 @@ from uuid import UUID
 from ..platform.idempotency import forget_old_keys
 from ..platform.outbox import enqueue_job, pending_jobs, run_outbox_job
 from . import cart_queries, orders, queries, settlement
+from .sales import CancelReason
 
 OUTBOX_HANDLERS = {"refund_order": settlement.refund_order}
 
@@ -19,7 +20,9 @@ async def expire_orders(ctx: dict[str, Any]) -> int:
     db = ctx["db"]
     expired = 0
     for order_id in await queries.expired_orders(db):
-        expired += await orders.expire(db, order_id)
+        if await orders.expire(db, order_id):
+            ctx["sales"].cancelled(CancelReason.EXPIRED)
+            expired += 1
     return expired
 
 
@@ -27,7 +30,7 @@ async def reconcile_payments(ctx: dict[str, Any]) -> int:
     """Ask the providers about orders whose webhook is late: a lost webhook still pays its
     order, and money for an order cancelled meanwhile goes back."""
     return await settlement.reconcile(
-        ctx["db"], ctx["redis"], ctx["payments"], ctx["settings"].reconcile_after
+        ctx["db"], ctx["redis"], ctx["sales"], ctx["payments"], ctx["settings"].reconcile_after
     )
 
 

@@ -11,6 +11,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.worker import Retry, func
 
 from shopflow.platform.embedded import free_port
+from tests.conftest import metric_samples
 from workers.settings import FUNCTIONS, HEARTBEAT_KEY, build_worker
 
 
@@ -41,11 +42,6 @@ async def flaky(ctx: dict[str, Any]) -> str:
     return "done"
 
 
-def _samples(text: str) -> dict[str, float]:
-    lines = (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
-    return {name: float(value) for name, value in lines}
-
-
 async def test_worker_metrics_on_its_own_port(make_settings: Any, db: asyncpg.Connection) -> None:
     port = free_port()
     settings = make_settings(host="127.0.0.1", worker_metrics_port=port)
@@ -64,7 +60,7 @@ async def test_worker_metrics_on_its_own_port(make_settings: Any, db: asyncpg.Co
         await redis.enqueue_job("heartbeat", _defer_by=3600)  # waits in the queue
         async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as resp:
             assert resp.status == 200
-            sample = _samples(await resp.text())
+            sample = metric_samples(await resp.text())
     finally:
         await worker.close()
         await redis.aclose()
