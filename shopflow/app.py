@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
@@ -21,14 +22,15 @@ from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
 from .checkout.access import OrderAccess
 from .checkout.context import Checkout, Pricing
-from .checkout.payments import Payments
 from .checkout.providers import build_payments
+from .checkout.sales import Sales
 from .keys import AUTH, CACHE, CHECKOUT, DB, HTTP, LIMITER, METRICS, PAYMENTS, REDIS, SETTINGS, TRAFFIC
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
 from .platform.metrics import Metrics
+from .platform.metrics_group import metrics_group_ctx
 from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
 from .platform.settings import Settings, SettingsError, load_settings
@@ -88,21 +90,23 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def checkout_ctx(app: web.Application) -> AsyncIterator[None]:
-    payments = app[PAYMENTS] = build_payments(app[SETTINGS])
-    app[CHECKOUT] = build_checkout(app[SETTINGS], app[DB], app[REDIS], app[CACHE], payments)
+    co = app[CHECKOUT] = build_checkout(app[SETTINGS], app[DB], app[REDIS], app[CACHE], app[METRICS])
+    app[PAYMENTS] = co.payments
     yield
-    await payments.close()
+    await co.payments.close()
 
 
 def build_checkout(
-    settings: Settings, db: Database, queue: ArqRedis, cache: Cache, payments: Payments
+    settings: Settings, db: Database, queue: ArqRedis, cache: Cache, metrics: Metrics
 ) -> Checkout:
     """The checkout component's dependencies, for the app and the worker alike."""
+    payments = build_payments(settings)
     pricing = Pricing(
         settings.currency, settings.shipping_rates, settings.tax_rates, settings.reservation_ttl
     )
     access = OrderAccess.from_secret(settings.jwt_secret.get_secret_value(), settings.public_url)
-    return Checkout(db, queue, cache, payments, pricing, settings.cart_ttl, access)
+    sales = Sales(metrics, payments.providers, settings.currency)
+    return Checkout(db, queue, cache, payments, pricing, settings.cart_ttl, access, sales)
 
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -133,8 +137,9 @@ async def auth_ctx(app: web.Application) -> AsyncIterator[None]:
     passwords.close()
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
-    """The whole shop as one aiohttp application."""
+def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = None) -> web.Application:
+    """The whole shop as one aiohttp application; `metrics_dir` is shared with the other
+    processes of one `serve --workers N`, so that /metrics answers for all of them."""
     settings = settings or load_settings()
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
@@ -150,4 +155,6 @@ def create_app(settings: Settings | None = None) -> web.Application:
     app.router.add_routes(catalog_routes.routes)
     app.router.add_routes(checkout_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
+    if metrics_dir is not None:
+        app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))
     return app

@@ -7,8 +7,11 @@ import gc
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 import uvloop
@@ -36,12 +39,14 @@ async def until_signalled() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, host: str, port: int, reuse_port: bool) -> None:
+async def serve(
+    settings: Settings, host: str, port: int, reuse_port: bool, metrics_dir: Path | None = None
+) -> None:
     """Serve the app until SIGINT or SIGTERM, then finish in-flight requests and close the pools."""
     if settings.migrate_on_start and settings.database_url:
         await migrate(settings.database_url)
     runner = web.AppRunner(
-        create_app(settings),
+        create_app(settings, metrics_dir=metrics_dir),
         access_log_class=AccessLogger,
         access_log=logging.getLogger("shopflow.access") if settings.access_log else None,
         handle_signals=False,
@@ -59,16 +64,18 @@ async def serve(settings: Settings, host: str, port: int, reuse_port: bool) -> N
         await runner.cleanup()
 
 
-def _serve_process(host: str, port: int) -> None:
+def _serve_process(host: str, port: int, metrics_dir: Path) -> None:
     settings = load_settings()
     setup_logging(settings.log_level)
-    run(serve(settings, host, port, reuse_port=True))
+    run(serve(settings, host, port, reuse_port=True, metrics_dir=metrics_dir))
 
 
 def serve_processes(host: str, port: int, count: int) -> int:
-    """N processes sharing the port through SO_REUSEPORT; the exit code of the first to fail."""
+    """N processes sharing the port through SO_REUSEPORT, and a directory through which
+    any of them answers /metrics for all; the exit code of the first to fail."""
+    metrics_dir = Path(tempfile.mkdtemp(prefix="shopflow-metrics-"))
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_serve_process, args=(host, port)) for _ in range(count)]
+    procs = [ctx.Process(target=_serve_process, args=(host, port, metrics_dir)) for _ in range(count)]
     for p in procs:
         p.start()
 
@@ -78,6 +85,9 @@ def serve_processes(host: str, port: int, count: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for p in procs:
-        p.join()
+    try:
+        for p in procs:
+            p.join()
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
     return next((code for p in procs if (code := p.exitcode or 0) > 0), 0)

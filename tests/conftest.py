@@ -108,6 +108,7 @@ def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
             "access_log": False,
             "db_pool_min": 1,
             "db_pool_max": 10,
+            "worker_metrics_port": 0,
         }
         values.update(overrides)
         return Settings(**values)
@@ -154,6 +155,12 @@ async def db(database_url: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await asyncpg.connect(database_url)
     yield conn
     await conn.close()
+
+
+def metric_samples(text: str) -> dict[str, float]:
+    """Prometheus text as each sample's name and labels (as written) to its value."""
+    lines = (line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    return {sample: float(value) for sample, value in lines}
 
 
 async def sign_in(

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from shopflow.platform.embedded import free_port
-from tests.conftest import JWT_SECRET, PEPPER
+from tests.conftest import JWT_SECRET, PEPPER, metric_samples
 
 
 def _get(url: str) -> tuple[int, Any]:
@@ -50,7 +50,11 @@ def _env(**extra: str) -> dict[str, str]:
 def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(SHOPFLOW_DATA_DIR=str(tmp_path / "data"), SHOPFLOW_ACCESS_LOG="false")
+    env = _env(
+        SHOPFLOW_DATA_DIR=str(tmp_path / "data"),
+        SHOPFLOW_ACCESS_LOG="false",
+        SHOPFLOW_WORKER_METRICS_PORT=str(free_port()),
+    )
     cmd = [sys.executable, "-m", "shopflow", "dev", "--port", str(port), "--products", "120"]
 
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -97,6 +101,84 @@ def test_serve_with_several_processes_shares_one_port(database_url: str, redis_u
     finally:
         assert _stop(proc, signal.SIGTERM) in (0, -signal.SIGTERM)
     assert _get(base + "/healthz")[0] == 0
+
+
+def _metrics(base: str) -> dict[str, float]:
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
+        return metric_samples(resp.read().decode())
+
+
+def _serve_children(pid: int) -> list[int]:
+    """The web processes of `serve --workers` (not multiprocessing's resource tracker)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(c) for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+
+
+def _wait_dead(pid: int) -> None:
+    """Until every thread of the killed process has exited, and so closed its sockets."""
+    for _ in range(100):
+        try:
+            threads = os.listdir(f"/proc/{pid}/task")
+            if threads == [str(pid)] and "State:\tZ" in Path(f"/proc/{pid}/status").read_text():
+                return
+        except OSError:
+            return  # reaped already
+        time.sleep(0.05)
+    raise AssertionError(f"process {pid} still runs")
+
+
+def test_serve_with_several_processes_answers_metrics_for_all(database_url: str, redis_url: str) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = _env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SHOPFLOW_ACCESS_LOG="false",
+        SHOPFLOW_JWT_SECRET=JWT_SECRET,
+        SHOPFLOW_PASSWORD_PEPPER=PEPPER,
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "shopflow",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    healthz = 'http_requests_total{method="GET",route="/healthz",status="200"}'
+    running, exited = 'metrics_processes{state="running"}', 'metrics_processes{state="exited"}'
+    try:
+        _wait_ready(base, proc)
+        for _ in range(300):  # until the second process is up as well
+            if _metrics(base)[running] == 2:
+                break
+            time.sleep(0.1)
+        # a new connection each: SO_REUSEPORT spreads them over both processes
+        assert all(_get(base + "/healthz")[0] == 200 for _ in range(40))
+        for _ in range(10):  # whichever process answers, it answers for both
+            sample = _metrics(base)
+            assert sample[healthz] == 40 and sample[running] == 2 and sample[exited] == 0
+            assert sample["http_requests_in_flight"] == 1  # this scrape
+        children = _serve_children(proc.pid)
+        assert len(children) == 2
+        os.kill(children[0], signal.SIGKILL)
+        _wait_dead(children[0])
+        for _ in range(5):  # what the killed process counted stays in the sum
+            sample = _metrics(base)
+            assert sample[healthz] == 40 and sample[running] == 1 and sample[exited] == 1
+        assert all(_get(base + "/healthz")[0] == 200 for _ in range(10))
+        assert _metrics(base)[healthz] == 50
+    finally:
+        assert _stop(proc, signal.SIGTERM) in (0, -signal.SIGTERM)
 
 
 def test_migrate_status_lists_every_migration(database_url: str) -> None:

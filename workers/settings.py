@@ -14,18 +14,22 @@ from uuid import UUID
 
 from arq import cron
 from arq.connections import RedisSettings
-from arq.worker import Worker
+from arq.constants import default_queue_name
+from arq.utils import to_seconds
+from arq.worker import Worker, func
 
 from shopflow.app import build_cache, build_checkout
-from shopflow.checkout.providers import build_payments
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.metrics import Metrics
 from shopflow.platform.settings import Settings
 
+from .metrics import Backlog, JobMetrics, serve_metrics
+
 HEARTBEAT_KEY = "shopflow:worker:heartbeat"
 HEARTBEAT_TTL = 90
+JOB_TIMEOUT = 300  # seconds, for jobs that name none
 
 
 async def startup(ctx: dict[str, Any]) -> None:
@@ -34,17 +38,26 @@ async def startup(ctx: dict[str, Any]) -> None:
         settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
     )
     ctx["db"] = db = Database(pool, settings.db_acquire_timeout)
-    ctx["payments"] = payments = build_payments(settings)
-    cache = build_cache(settings, ctx["redis"], Metrics())  # to drop what the jobs' writes change
-    ctx["checkout"] = build_checkout(settings, db, ctx["redis"], cache, payments)
+    cache = build_cache(settings, ctx["redis"], ctx["metrics"])  # to drop what the jobs' writes change
+    ctx["checkout"] = build_checkout(settings, db, ctx["redis"], cache, ctx["metrics"])
     ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    if settings.worker_metrics_port:
+        backlog: Backlog = ctx["backlog"]
+        ctx["metrics_server"] = await serve_metrics(
+            ctx["metrics"],
+            lambda: backlog.read(ctx["redis"], ctx["db"]),
+            settings.host,
+            settings.worker_metrics_port,
+        )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    if "metrics_server" in ctx:
+        await ctx["metrics_server"].cleanup()
     if "db" in ctx:
         await ctx["db"].pool.close()
-    if "payments" in ctx:
-        await ctx["payments"].close()
+    if "checkout" in ctx:
+        await ctx["checkout"].payments.close()
 
 
 async def heartbeat(ctx: dict[str, Any]) -> float:
@@ -81,18 +94,24 @@ CRON_JOBS = [
 
 
 def build_worker(settings: Settings, **overrides: Any) -> Worker:
-    """An arq Worker for `settings`; construct it inside the running event loop."""
+    """An arq Worker for `settings`, its jobs counted and timed; construct it inside the
+    running event loop."""
+    metrics = Metrics()
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "cron_jobs": CRON_JOBS,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,
-        "ctx": {"settings": settings},
+        "ctx": {"settings": settings, "metrics": metrics},
         "max_jobs": 20,
-        "job_timeout": 300,
+        "job_timeout": JOB_TIMEOUT,
         "keep_result": 3600,
         "health_check_interval": 30,
     }
     options.update(overrides)
+    jobs, timeout = JobMetrics(metrics), to_seconds(options["job_timeout"]) or JOB_TIMEOUT
+    options["functions"] = [jobs.measured(func(f), timeout) for f in options["functions"]]
+    options["cron_jobs"] = [jobs.measured(c, timeout) for c in options["cron_jobs"]]
+    options["ctx"]["backlog"] = Backlog(metrics, options.get("queue_name") or default_queue_name)
     return Worker(**options)

@@ -14,6 +14,7 @@ from ..platform.cache import Cache
 from ..platform.db import Database
 from .access import OrderAccess
 from .payments import Payments
+from .sales import Sales
 
 log = logging.getLogger("shopflow.checkout")
 
@@ -41,6 +42,7 @@ class Checkout:
     pricing: Pricing
     cart_ttl: int
     access: OrderAccess
+    sales: Sales  # the business counters
 
     async def stock_moved(self, moves: Collection[StockMove]) -> None:
         """Tell the catalog, after the commit, that units available changed. The commit

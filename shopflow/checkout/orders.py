@@ -58,6 +58,7 @@ from .models import (
     ShipmentRecord,
 )
 from .payments import Charge, Provider
+from .sales import CancelReason, RefundReason
 
 # The statuses an order may move to, and from which.
 MONEY_TAKEN = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
@@ -335,17 +336,19 @@ async def expire(co: Checkout, order_id: UUID) -> bool:
         moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
     await co.stock_moved(moves)
+    co.sales.cancelled(CancelReason.EXPIRED)
     return True
 
 
 async def refund_rest(
     conn: asyncpg.Connection, provider: Provider, order: asyncpg.Record, key: str, note: str
-) -> None:
-    """Give back all that is left of the order's payment, and record it."""
-    remaining = order["total"] - order["refunded"]
+) -> int:
+    """Give back all that is left of the order's payment, and record it; how much."""
+    remaining: int = order["total"] - order["refunded"]
     ref = await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
     await queries.insert_refund(conn, order["id"], remaining, note, ref)
     await queries.set_payment(conn, order["id"], PaymentStatus.REFUNDED, refunded=order["total"])
+    return remaining
 
 
 async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
@@ -356,16 +359,20 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
         provider = co.payments.get(order["payment_provider"])
         note = "cancelled by staff" if caller.staff else "cancelled by the buyer"
+        given_back = 0
         if order["status"] == OrderStatus.PENDING_PAYMENT:
             moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
             await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         else:
-            await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
+            given_back = await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
             moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
     await co.stock_moved(moves)
+    co.sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)
     if order["status"] == OrderStatus.PENDING_PAYMENT:
         await provider.cancel(order["payment_ref"])
+    else:
+        co.sales.refunded(provider.name, order["currency"], given_back, RefundReason.CANCELLED)
 
 
 async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
@@ -405,6 +412,7 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         await queries.insert_refund(conn, order_id, amount, reason, ref)
         await move_status(conn, order_id, status, reason or f"refunded {amount}")
         await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
+    co.sales.refunded(order["payment_provider"], order["currency"], amount, RefundReason.STAFF)
 
 
 async def list_orders(db: Database, query: OrderFilter) -> OrderPageRecord:

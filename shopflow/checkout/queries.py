@@ -213,14 +213,16 @@ async def set_payment(
     )
 
 
-async def fail_payment(ex: Executor, order_id: UUID, status: PaymentStatus) -> None:
-    """Note a failed or cancelled payment; the order stays open until it expires."""
-    await ex.execute(
+async def fail_payment(ex: Executor, order_id: UUID, status: PaymentStatus) -> bool:
+    """Note a failed or cancelled payment; the order stays open until it expires. Whether
+    this is news (the payment was pending)."""
+    done = await ex.execute(
         "UPDATE orders SET payment_status = $2, updated_at = now()"
         " WHERE id = $1 AND payment_status = 'pending'",
         order_id,
         status,
     )
+    return done != "UPDATE 0"
 
 
 async def insert_shipment(ex: Executor, order_id: UUID, carrier: str, tracking_number: str) -> None:

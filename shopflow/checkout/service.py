@@ -10,19 +10,28 @@ from ..platform.errors import NotFound, Unavailable
 from . import orders, settlement
 from .carts import Caller
 from .context import Checkout
+from .errors import OutOfStock
 from .models import CheckoutRequest, OrderRecord, PaymentRecord, PaymentStatus, PlacedRecord
+from .sales import CancelReason, PaymentFailure
 
 
 async def checkout(co: Checkout, cart_id: UUID, caller: Caller, request: CheckoutRequest) -> PlacedRecord:
     """Place the order, holding its stock, and start its payment. A payment that cannot
     start gives everything back (the order cancelled, its cart open again): 503, retry."""
     provider = co.payments.get(request.payment_provider)  # 422 before anything is held
-    placed = await orders.place_order(co, cart_id, caller, request.model_dump())
+    try:
+        placed = await orders.place_order(co, cart_id, caller, request.model_dump())
+    except OutOfStock:
+        co.sales.out_of_stock()
+        raise
+    co.sales.placed(provider.name)
     order_id = placed.order["id"]
     try:
         started = await provider.start(orders.charge_of(placed.order))
     except Exception as e:
         await orders.abandon(co, order_id, f"the payment could not be started: {e}")
+        co.sales.cancelled(CancelReason.PAYMENT_NOT_STARTED)
+        co.sales.payment_failed(provider.name, PaymentFailure.NOT_STARTED)
         raise Unavailable("the payment provider did not answer; nothing was charged, try again") from e
     if started.ref is not None:
         await orders.attach_payment(co.db, order_id, started.ref)

@@ -9,7 +9,9 @@ from the event, so events arriving out of order cannot move an order backwards.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +25,7 @@ from .context import Checkout
 from .errors import InvalidTransition, OrderNotFound
 from .models import OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
 from .payments import Provider
+from .sales import PaymentFailure, RefundReason
 
 log = logging.getLogger("shopflow.payments")
 STRIPE_EVENTS = frozenset(
@@ -44,6 +47,7 @@ async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, s
     if state == ProviderState.APPROVED and await queries.status_by_ref(co.db, provider.name, ref) == waiting:
         await provider.capture(ref)
         state = await provider.status(ref)
+    failed, payment = False, None
     async with co.db.transaction() as conn:
         if event is not None and not await queries.record_event(conn, provider.name, *event):
             return Outcome.REPLAYED
@@ -51,10 +55,13 @@ async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, s
         if order_id is None:
             return Outcome.UNKNOWN
         if state in (ProviderState.FAILED, ProviderState.CANCELLED):
-            await queries.fail_payment(conn, order_id, PaymentStatus(state))
-        if state != ProviderState.PAID:
-            return Outcome(state)
-        payment = await record_payment(conn, co, order_id, f"paid through {provider.name}")
+            failed = await queries.fail_payment(conn, order_id, PaymentStatus(state))
+        if state == ProviderState.PAID:
+            payment = await record_payment(conn, co, order_id, f"paid through {provider.name}")
+    if payment is None:
+        if failed:
+            co.sales.payment_failed(provider.name, PaymentFailure(state))
+        return Outcome(state)
     await payment.dispatch(co)
     return payment.outcome
 
@@ -111,12 +118,22 @@ async def _refunded(
         order_id = await queries.order_by_ref(conn, provider.name, ref)
         if order_id is None:
             return Outcome.UNKNOWN
-        return await record_outside_refund(conn, order_id, int(total))
+        outcome, order, amount = await record_outside_refund(conn, order_id, int(total))
+    if order is not None:
+        co.sales.refunded(provider.name, order["currency"], amount, RefundReason.AT_PROVIDER)
+    return outcome
 
 
-async def refund_order(conn: Any, ctx: dict[str, Any], order_id: str) -> None:
-    """Outbox job: give back a payment that arrived for an order that cannot be filled."""
-    await refund_cancelled(conn, ctx["checkout"], UUID(order_id))
+async def refund_order(conn: Any, ctx: dict[str, Any], order_id: str) -> Callable[[], None] | None:
+    """Outbox job: give back a payment that arrived for an order that cannot be filled; the
+    count of it, for once the job has committed."""
+    co: Checkout = ctx["checkout"]
+    refunded = await refund_cancelled(conn, co, UUID(order_id))
+    if refunded is None:
+        return None
+    order, amount = refunded
+    provider, currency = order["payment_provider"], order["currency"]
+    return partial(co.sales.refunded, provider, currency, amount, RefundReason.LATE_PAYMENT)
 
 
 async def reconcile(co: Checkout, minutes: int) -> int:
@@ -140,10 +157,14 @@ class Payment:
     mail_id: UUID | None = None  # the confirmation, in the mail outbox
     job_id: UUID | None = None  # the refund, in the job outbox
     stock: tuple[StockMove, ...] = ()  # sold after all: the units are no longer available
+    order: asyncpg.Record | None = None  # the order the money came for, as it was
 
     async def dispatch(self, co: Checkout) -> None:
-        """After the commit: tell the catalog what stock moved, and hand the mail and the job
-        to the workers now (the relays would after a minute if this is lost)."""
+        """After the commit: count the money, tell the catalog what stock moved, and hand the
+        mail and the job to the workers now (the relays would after a minute if this is lost)."""
+        if (order := self.order) is not None:
+            sold = self.outcome == Outcome.PAID
+            co.sales.received(order["payment_provider"], order["currency"], order["total"], sold=sold)
         await co.stock_moved(self.stock)
         if self.mail_id is not None:
             await enqueue_mail(co.queue, self.mail_id)
@@ -179,11 +200,12 @@ async def record_payment(conn: asyncpg.Connection, co: Checkout, order_id: UUID,
         await queries.add_history(
             conn, order_id, order["status"], f"{note} after the order closed; refunding"
         )
-        return Payment(Outcome.REFUND, job_id=await queue_job(conn, "refund_order", str(order_id)))
+        job_id = await queue_job(conn, "refund_order", str(order_id))
+        return Payment(Outcome.REFUND, job_id=job_id, order=order)
     await queries.set_payment(conn, order_id, PaymentStatus.PAID)
     subject = f"Order {order['number']} is confirmed"
     mail_id = await queue_mail(conn, order["email"], subject, _confirmation(co, order))
-    return Payment(Outcome.PAID, mail_id=mail_id, stock=stock)
+    return Payment(Outcome.PAID, mail_id=mail_id, stock=stock, order=order)
 
 
 def _confirmation(co: Checkout, order: asyncpg.Record) -> str:
@@ -197,25 +219,34 @@ def _confirmation(co: Checkout, order: asyncpg.Record) -> str:
     return text
 
 
-async def refund_cancelled(conn: asyncpg.Connection, co: Checkout, order_id: UUID) -> None:
-    """Give back in full a payment that arrived for a closed order; once."""
+async def refund_cancelled(
+    conn: asyncpg.Connection, co: Checkout, order_id: UUID
+) -> tuple[asyncpg.Record, int] | None:
+    """Give back in full a payment that arrived for a closed order, once; the order and how
+    much went back."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if (
         order is None
         or order["status"] != OrderStatus.CANCELLED
         or order["payment_status"] != PaymentStatus.PAID
     ):
-        return
+        return None
     provider = co.payments.get(order["payment_provider"])
-    await orders.refund_rest(conn, provider, order, f"late-{order_id}", "paid after the order closed")
+    amount = await orders.refund_rest(
+        conn, provider, order, f"late-{order_id}", "paid after the order closed"
+    )
     await queries.add_history(conn, order_id, OrderStatus.CANCELLED, "the late payment was refunded")
+    return order, amount
 
 
-async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refunded: int) -> Outcome:
-    """Note a refund made at the provider, now `refunded` in all, that the order lacks."""
+async def record_outside_refund(
+    conn: asyncpg.Connection, order_id: UUID, refunded: int
+) -> tuple[Outcome, asyncpg.Record | None, int]:
+    """Note a refund made at the provider, now `refunded` in all, that the order lacks; what
+    happened, and the order and the amount when something did."""
     order = await queries.fetch_order_row(conn, order_id, lock=True)
     if order is None or refunded <= order["refunded"] or refunded > order["total"]:
-        return Outcome.ALREADY
+        return Outcome.ALREADY, None, 0
     amount = refunded - order["refunded"]
     done = refunded == order["total"]
     status = OrderStatus.REFUNDED if done else OrderStatus.PARTIALLY_REFUNDED
@@ -223,7 +254,7 @@ async def record_outside_refund(conn: asyncpg.Connection, order_id: UUID, refund
     if order["status"] in orders.TRANSITIONS[status]:
         await orders.move_status(conn, order_id, status, f"refunded {amount} at the payment provider")
     await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
-    return Outcome(status)
+    return Outcome(status), order, amount
 
 
 async def mark_paid(co: Checkout, order_id: UUID, note: str) -> None:

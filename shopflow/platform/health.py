@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from ..keys import DB, METRICS, OPENAPI, REDIS
@@ -57,7 +57,7 @@ async def readyz(request: web.Request) -> web.Response:
 @routes.get("/metrics")
 @endpoint(summary="Prometheus metrics (text format)", tags=("platform",))
 async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(request.app[METRICS].registry)
+    body = await request.app[METRICS].exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

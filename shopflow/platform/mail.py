@@ -82,3 +82,13 @@ async def unsent_mail(db: Database, limit: int = 500) -> list[UUID]:
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def backlog(ex: Executor) -> tuple[int, float]:
+    """Mail not sent yet, and the age in seconds of the oldest (0 when none)."""
+    row = await ex.fetchrow(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8"
+        " FROM mail_outbox WHERE sent_at IS NULL"
+    )
+    assert row is not None
+    return row[0], row[1]

@@ -3,8 +3,10 @@
 A service writes the job with `queue_job` in the transaction whose change calls for it, and
 after the commit asks arq to run it (`enqueue_job`). The worker's `run_outbox_job` locks the
 row, runs the handler in the same transaction and marks the row done, so the job's database
-effect happens once however often it is delivered; a relay re-enqueues rows still pending a
-minute later, so a Redis outage or a crashed worker delays a job but never loses it.
+effect happens once however often it is delivered (what the handler leaves for after the
+commit, such as counting its effect, runs once it has committed); a relay re-enqueues rows
+still pending a minute later, so a Redis outage or a crashed worker delays a job but never
+loses it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from arq.connections import ArqRedis
 from .db import Database, Executor
 
 log = logging.getLogger("shopflow.outbox")
-Handler = Callable[..., Awaitable[None]]  # (connection, worker context, *args)
+# (connection, worker context, *args) → what to do once the job has committed, if anything
+Handler = Callable[..., Awaitable[Callable[[], None] | None]]
 
 
 async def queue_job(ex: Executor, function: str, *args: Any) -> UUID:
@@ -48,8 +51,10 @@ async def run_outbox_job(
         )
         if row is None:
             return False  # done already, or running in another worker now
-        await handlers[row["function"]](conn, ctx, *row["args"])
+        after = await handlers[row["function"]](conn, ctx, *row["args"])
         await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+    if after is not None:
+        after()
     return True
 
 
@@ -61,3 +66,13 @@ async def pending_jobs(db: Database, limit: int = 500) -> list[UUID]:
         limit,
     )
     return [r["id"] for r in rows]
+
+
+async def backlog(ex: Executor) -> tuple[int, float]:
+    """Jobs not done yet, and the age in seconds of the oldest (0 when none)."""
+    row = await ex.fetchrow(
+        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8"
+        " FROM job_outbox WHERE done_at IS NULL"
+    )
+    assert row is not None
+    return row[0], row[1]

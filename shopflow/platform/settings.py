@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_048_576, ge=1024)
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
 
     cache_ttl: int = Field(300, ge=0)
     listing_cache_ttl: int = Field(60, ge=1)
