@@ -14,12 +14,13 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import wraps
+from datetime import datetime
+from functools import cache, wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from .errors import Invalid, MalformedJSON, NotFound, UnsupportedMediaType
 
@@ -29,15 +30,65 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class Body(BaseModel):
-    """Base of request bodies: unknown fields and type coercion are refused."""
+    """Base of request bodies: unknown fields and type coercion are refused.
+
+    JSON has one kind of number, so `2.0` is the integer 2 (as JSON Schema's `integer`
+    says); `2.5`, `"2"` and `true` are not integers.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, float) and value.is_integer() and info.field_name in _int_fields(cls):
+            return int(value)
+        return value
+
+
+@cache
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that hold an integer (or an optional one)."""
+    return frozenset(name for name, f in model.model_fields.items() if f.annotation in (int, int | None))
+
 
 class Query(BaseModel):
-    """Base of query strings: values arrive as text and are converted."""
+    """Base of query strings: values arrive as text and are converted, from the text their
+    schema names only: integers in digits, booleans as true or false, times in RFC 3339."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_text(cls, value: Any, info: ValidationInfo) -> Any:
+        form = _text_forms(cls).get(info.field_name or "")
+        if form is None or not isinstance(value, str):
+            return value
+        pattern, expected = form
+        if not pattern.fullmatch(value):
+            raise ValueError(f"must be {expected}")
+        return value.upper() if pattern is _RFC3339 else value  # the parser takes T and Z only
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})", re.I
+)
+_FORMS = {
+    int: (re.compile(r"-?[0-9]+"), "an integer in digits"),
+    bool: (re.compile(r"true|false"), "true or false"),
+    datetime: (_RFC3339, "an RFC 3339 date-time with its offset"),
+}
+
+
+@cache
+def _text_forms(model: type[BaseModel]) -> dict[str, tuple[re.Pattern[str], str]]:
+    """The text form each typed field of a query model must arrive in."""
+    forms = {}
+    for name, f in model.model_fields.items():
+        for kind, form in _FORMS.items():
+            if f.annotation in (kind, kind | None):
+                forms[name] = form
+    return forms
 
 
 @dataclass(frozen=True)
