@@ -6,17 +6,18 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from ..platform.countries import COUNTRIES
 from ..platform.endpoint import Body, Query
-from ..platform.models import MoneyOut, Page
+from ..platform.models import CURSOR, MoneyOut, Page
 
 Provider = Literal["stripe", "paypal", "manual"]
 OrderStatus = Literal[
     "pending_payment", "paid", "fulfilled", "delivered", "cancelled", "refunded", "partially_refunded"
 ]
-EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+EMAIL = r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$"
+COUNTRY_CODES: list[JsonValue] = [*sorted(COUNTRIES)]
 
 
 class NewItem(Body):
@@ -58,7 +59,10 @@ class Address(Body):
     city: str = Field(min_length=1, max_length=100)
     region: str | None = Field(None, max_length=100)
     postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(description="ISO 3166-1 alpha-2, e.g. US")
+    country: str = Field(
+        description="ISO 3166-1 alpha-2, e.g. US",
+        json_schema_extra={"enum": COUNTRY_CODES},
+    )
     phone: str | None = Field(None, pattern=r"^\+?[0-9 ()./-]{4,32}$")
 
     @field_validator("country")
@@ -147,7 +151,7 @@ class OrderFilter(Query):
     created_from: datetime | None = Field(None, alias="from")
     created_to: datetime | None = Field(None, alias="to")
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=200)
+    cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="`next_cursor` of a page")
 
 
 class OrderSummary(BaseModel):
@@ -164,7 +168,7 @@ class OrderPage(Page):
 
 
 class EventFeed(Query):
-    cursor: str | None = Field(None, max_length=200, description="where the last page ended")
+    cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="where the last page ended")
     limit: int = Field(100, ge=1, le=1000)
 
 
