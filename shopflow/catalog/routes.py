@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
 from ..auth.interface import require_staff
@@ -17,6 +19,7 @@ from .models import (
     ProductPage,
     ProductQuery,
     ProductUpdate,
+    Sku,
     StockLevel,
     StockSet,
     VariantCreate,
@@ -28,7 +31,13 @@ TAGS = ("catalog",)
 
 
 @routes.get("/api/v1/products")
-@endpoint(summary="List and search products", tags=TAGS, query=ProductQuery, response=ProductPage)
+@endpoint(
+    summary="List and search products",
+    tags=TAGS,
+    query=ProductQuery,
+    response=ProductPage,
+    errors=(422,),  # a cursor this list did not make, relevance without q, an unknown category
+)
 async def list_products(request: web.Request, query: ProductQuery) -> web.Response:
     app = request.app
     page = await service.list_products(app[DB], app[CACHE], query, app[SETTINGS].listing_cache_ttl)
@@ -56,7 +65,7 @@ async def categories(request: web.Request) -> web.Response:
     body=CategoryCreate,
     status=201,
     guard=require_staff,
-    errors=(409,),
+    errors=(409, 422),
 )
 async def create_category(request: web.Request, body: CategoryCreate) -> web.Response:
     category_id = await service.create_category(request.app[DB], request.app[CACHE], body)
@@ -71,7 +80,7 @@ async def create_category(request: web.Request, body: CategoryCreate) -> web.Res
     response=ProductDetail,
     status=201,
     guard=require_staff,
-    errors=(409,),
+    errors=(409, 422),
 )
 async def create_product(request: web.Request, body: ProductCreate) -> web.Response:
     app = request.app
@@ -86,7 +95,8 @@ async def create_product(request: web.Request, body: ProductCreate) -> web.Respo
     body=ProductUpdate,
     response=ProductDetail,
     guard=require_staff,
-    errors=(404, 409),
+    path={"product": UUID},
+    errors=(404, 409, 422),
 )
 async def update_product(request: web.Request, body: ProductUpdate) -> web.Response:
     app = request.app
@@ -100,6 +110,7 @@ async def update_product(request: web.Request, body: ProductUpdate) -> web.Respo
     tags=TAGS,
     status=204,
     guard=require_staff,
+    path={"product": UUID},
     errors=(404,),
 )
 async def delete_product(request: web.Request) -> web.Response:
@@ -117,6 +128,7 @@ async def delete_product(request: web.Request) -> web.Response:
     response=ProductDetail,
     status=201,
     guard=require_staff,
+    path={"product": UUID},
     errors=(404, 409),
 )
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
@@ -134,6 +146,7 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
     body=VariantUpdate,
     response=ProductDetail,
     guard=require_staff,
+    path={"variant_id": UUID},
     errors=(404,),
 )
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
@@ -150,6 +163,7 @@ async def update_variant(request: web.Request, body: VariantUpdate) -> web.Respo
     tags=TAGS,
     status=204,
     guard=require_staff,
+    path={"variant_id": UUID},
     errors=(404, 409),
 )
 async def delete_variant(request: web.Request) -> web.Response:
@@ -164,6 +178,7 @@ async def delete_variant(request: web.Request) -> web.Response:
     body=StockSet,
     response=StockLevel,
     guard=require_staff,
+    path={"sku": Sku},
     errors=(404, 409),
 )
 async def set_stock(request: web.Request, body: StockSet) -> web.Response:

@@ -131,6 +131,20 @@ class Order(BaseModel):
     created_at: datetime
 
 
+class DroppedLine(BaseModel):
+    sku: str
+    name: str
+
+
+class MergedCart(Cart):
+    dropped: list[DroppedLine] = Field(description="guest cart lines no longer for sale, left out")
+
+
+class WebhookReceipt(BaseModel):
+    received: bool
+    outcome: str
+
+
 class Placed(BaseModel):
     order: Order
     payment: Payment

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
@@ -20,13 +22,16 @@ from .models import (
     EventPage,
     Fulfil,
     ItemQuantity,
+    MergedCart,
     NewItem,
     Order,
     OrderFilter,
     OrderPage,
     Placed,
     Refund,
+    WebhookReceipt,
 )
+from .paypal_provider import SIGNATURE_HEADERS as PAYPAL_HEADERS
 
 routes = web.RouteTableDef()
 CART_TAGS, ORDER_TAGS = ("carts",), ("orders",)
@@ -58,7 +63,13 @@ async def create_cart(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/carts/{cart}")
-@endpoint(summary="A cart, priced from the catalog now", tags=CART_TAGS, response=Cart, guard=optional_user)
+@endpoint(
+    summary="A cart, priced from the catalog now",
+    tags=CART_TAGS,
+    response=Cart,
+    guard=optional_user,
+    path={"cart": UUID},
+)
 async def get_cart(request: web.Request) -> web.Response:
     _, currency = _cart_settings(request)
     cart = await carts.show_cart(request.app[DB], path_uuid(request, "cart"), _caller(request), currency)
@@ -73,7 +84,8 @@ async def get_cart(request: web.Request) -> web.Response:
     response=Cart,
     status=201,
     guard=optional_user,
-    errors=(404, 409),
+    path={"cart": UUID},
+    errors=(404, 409, 422),  # 422: an unknown variant, or more than 99 of one in the cart
 )
 async def add_item(request: web.Request, body: NewItem) -> web.Response:
     ttl, currency = _cart_settings(request)
@@ -96,6 +108,7 @@ async def add_item(request: web.Request, body: NewItem) -> web.Response:
     body=ItemQuantity,
     response=Cart,
     guard=optional_user,
+    path={"cart": UUID, "item": UUID},
     errors=(404, 409),
 )
 async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
@@ -108,7 +121,14 @@ async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
 
 
 @routes.delete("/api/v1/carts/{cart}/items/{item}")
-@endpoint(summary="Remove an item", tags=CART_TAGS, response=Cart, guard=optional_user, errors=(404, 409))
+@endpoint(
+    summary="Remove an item",
+    tags=CART_TAGS,
+    response=Cart,
+    guard=optional_user,
+    path={"cart": UUID, "item": UUID},
+    errors=(404, 409),
+)
 async def delete_item(request: web.Request) -> web.Response:
     ttl, currency = _cart_settings(request)
     cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
@@ -122,7 +142,9 @@ async def delete_item(request: web.Request) -> web.Response:
     summary="Fold a guest cart into the signed-in user's cart; lines no longer for sale are dropped"
     " and listed in `dropped`",
     tags=CART_TAGS,
+    response=MergedCart,
     guard=require_user,
+    path={"cart": UUID},
     errors=(404, 409),
 )
 async def merge_cart(request: web.Request) -> web.Response:
@@ -141,7 +163,9 @@ async def merge_cart(request: web.Request) -> web.Response:
     response=Placed,
     status=201,
     guard=optional_user,
-    errors=(404, 409, 503),
+    path={"cart": UUID},
+    idempotent=True,
+    errors=(404, 409, 422, 503),  # 422: an empty cart, a payment provider the shop has not set up
 )
 async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     app, caller = request.app, _caller(request)
@@ -175,6 +199,7 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     query=OrderFilter,
     response=OrderPage,
     guard=require_staff,
+    errors=(422,),  # a cursor this list did not make
 )
 async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     return json_response(await orders.list_orders(request.app[DB], query))
@@ -188,6 +213,7 @@ async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     query=EventFeed,
     response=EventPage,
     guard=require_staff,
+    errors=(422,),  # a cursor this feed did not make
 )
 async def order_events(request: web.Request, query: EventFeed) -> web.Response:
     return json_response(await orders.events(request.app[DB], query.cursor, query.limit))
@@ -199,6 +225,7 @@ async def order_events(request: web.Request, query: EventFeed) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
 )
 async def get_order(request: web.Request) -> web.Response:
     return await _order_answer(request)
@@ -215,6 +242,7 @@ async def _order_answer(request: web.Request) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def cancel_order(request: web.Request) -> web.Response:
@@ -230,6 +258,7 @@ async def cancel_order(request: web.Request) -> web.Response:
     body=Fulfil,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
@@ -243,6 +272,7 @@ async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def deliver_order(request: web.Request) -> web.Response:
@@ -256,6 +286,7 @@ async def deliver_order(request: web.Request) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def mark_paid(request: web.Request) -> web.Response:
@@ -270,6 +301,8 @@ async def mark_paid(request: web.Request) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
+    idempotent=True,
     errors=(404, 409),
 )
 async def capture_order(request: web.Request) -> web.Response:
@@ -296,7 +329,9 @@ async def capture_order(request: web.Request) -> web.Response:
     body=Refund,
     response=Order,
     guard=require_staff,
-    errors=(404, 409),
+    path={"order": UUID},
+    idempotent=True,
+    errors=(404, 409, 422),  # 422: more than is left to refund
 )
 async def refund_order(request: web.Request, body: Refund) -> web.Response:
     app, order_id = request.app, path_uuid(request, "order")
@@ -312,7 +347,10 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
 @endpoint(
     summary="Stripe events: Stripe-Signature verified (300 s tolerance); a replay changes nothing",
     tags=("webhooks",),
-    errors=(400, 404),
+    response=WebhookReceipt,
+    raw_body="application/json",
+    headers={"Stripe-Signature": "Stripe's signature of the body; without a good one, 400"},
+    errors=(400, 404),  # 404: Stripe is not set up in this shop
 )
 async def stripe_webhook(request: web.Request) -> web.Response:
     provider = request.app[PAYMENTS].providers.get("stripe")
@@ -328,7 +366,10 @@ async def stripe_webhook(request: web.Request) -> web.Response:
 @endpoint(
     summary="PayPal events, verified through PayPal's verify-webhook-signature; a replay changes nothing",
     tags=("webhooks",),
-    errors=(400, 404),
+    response=WebhookReceipt,
+    raw_body="application/json",
+    headers={name: "a PayPal signature header; without them all, 400" for name in PAYPAL_HEADERS.values()},
+    errors=(400, 404, 409),  # 404: PayPal is not set up in this shop; 409: PayPal refused to verify
 )
 async def paypal_webhook(request: web.Request) -> web.Response:
     app = request.app

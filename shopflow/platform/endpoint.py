@@ -6,14 +6,18 @@
     async def create_product(request: web.Request, body: ProductCreate) -> web.Response: ...
 
 The wrapper runs the guard, parses the query string and the JSON body into the models
-(or raises 400/415/422), and passes them on as `query=` and `body=`.
+(or raises 400/415/422), and passes them on as `query=` and `body=`. What the wrapper does
+not see is declared too, so the document can say it: `path=` the types of the path
+parameters (a value outside one names nothing: 404), `idempotent=True` for handlers that
+honour an Idempotency-Key, `headers=` other request headers a handler reads, and
+and `responses=` statuses other than `status` answered with a model rather than a problem.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, wraps
 from typing import Any, TypeVar
@@ -27,6 +31,7 @@ from .errors import Invalid, MalformedJSON, NotFound, UnsupportedMediaType
 Guard = Callable[[web.Request], Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
+G = TypeVar("G", bound=Guard)
 
 
 class Body(BaseModel):
@@ -100,10 +105,38 @@ class Endpoint:
     response: type[BaseModel] | None
     status: int
     guard: Guard | None
-    errors: tuple[int, ...]
+    errors: tuple[int, ...]  # refusals by the endpoint's own rules, besides those derived
+    path: Mapping[str, Any] = field(default_factory=dict)
+    idempotent: bool = False
+    media_type: str = "application/json"  # of the `status` response
+    headers: Mapping[str, str] = field(default_factory=dict)  # header -> what it carries
+    responses: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    raw_body: str | None = None  # a body the handler reads itself, of this media type
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """What a guard answers, for the document: `optional` guards let guests through."""
+
+    optional: bool
+    statuses: tuple[int, ...]  # on every request
+    unsafe_statuses: tuple[int, ...]  # on POST, PUT, PATCH and DELETE only
 
 
 ENDPOINT_ATTR = "__endpoint__"
+GUARD_ATTR = "__guard__"
+
+
+def guard(
+    *, optional: bool = False, statuses: tuple[int, ...] = (401,), unsafe_statuses: tuple[int, ...] = ()
+) -> Callable[[G], G]:
+    """Declare what a guard function answers when it refuses a request."""
+
+    def mark(fn: G) -> G:
+        setattr(fn, GUARD_ATTR, GuardSpec(optional, statuses, unsafe_statuses))
+        return fn
+
+    return mark
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -178,8 +211,29 @@ def endpoint(
     status: int = 200,
     guard: Guard | None = None,
     errors: tuple[int, ...] = (),
+    path: Mapping[str, Any] | None = None,
+    idempotent: bool = False,
+    media_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+    responses: Mapping[int, type[BaseModel]] | None = None,
+    raw_body: str | None = None,
 ) -> Callable[[Callable[..., Awaitable[web.StreamResponse]]], Handler]:
-    spec = Endpoint(summary, tags, body, query, response, status, guard, errors)
+    spec = Endpoint(
+        summary,
+        tags,
+        body,
+        query,
+        response,
+        status,
+        guard,
+        errors,
+        path or {},
+        idempotent,
+        media_type,
+        headers or {},
+        responses or {},
+        raw_body,
+    )
 
     def wrap(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:
         if guard is None and query is None and body is None:

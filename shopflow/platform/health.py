@@ -39,9 +39,10 @@ async def _check(coro: object) -> str:
 
 @routes.get("/readyz")
 @endpoint(
-    summary="Readiness: 200 when PostgreSQL and Redis answer",
+    summary="Readiness: 200 when PostgreSQL and Redis answer, else 503 with what is down",
     tags=("platform",),
     response=Health,
+    responses={503: Health},
 )
 async def readyz(request: web.Request) -> web.Response:
     db_check, redis_check = await asyncio.gather(
@@ -57,7 +58,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
-@endpoint(summary="Prometheus metrics (text format)", tags=("platform",))
+@endpoint(summary="Prometheus metrics (text format)", tags=("platform",), media_type="text/plain")
 async def metrics(request: web.Request) -> web.Response:
     body = generate_latest(request.app[METRICS].registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
