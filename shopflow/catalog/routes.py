@@ -44,6 +44,7 @@ async def list_products(request: web.Request, query: ProductQuery) -> web.Respon
     return raw_json_response(page)
 
 
+# `product` is the id or slug of a published product, so a new draft's id is not one yet.
 @routes.get("/api/v1/products/{product}")
 @endpoint(summary="A product by id or slug", tags=TAGS, response=ProductDetail, errors=(404,))
 async def get_product(request: web.Request) -> web.Response:
@@ -80,6 +81,7 @@ async def create_category(request: web.Request, body: CategoryCreate) -> web.Res
     response=ProductDetail,
     status=201,
     guard=require_staff,
+    makes={"product": "/id", "variant_id": "/variants/0/id", "sku": "/variants/0/sku"},
     errors=(409, 422),
 )
 async def create_product(request: web.Request, body: ProductCreate) -> web.Response:

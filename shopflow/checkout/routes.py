@@ -54,6 +54,7 @@ def _cart_settings(request: web.Request) -> tuple[int, str]:
     response=Cart,
     status=201,
     guard=optional_user,
+    makes={"cart": "/id"},
 )
 async def create_cart(request: web.Request) -> web.Response:
     db, caller = request.app[DB], _caller(request)
@@ -85,6 +86,7 @@ async def get_cart(request: web.Request) -> web.Response:
     status=201,
     guard=optional_user,
     path={"cart": UUID},
+    makes={"cart": "/id", "item": "/items/0/id"},
     errors=(404, 409, 422),  # 422: an unknown variant, or more than 99 of one in the cart
 )
 async def add_item(request: web.Request, body: NewItem) -> web.Response:
@@ -137,21 +139,23 @@ async def delete_item(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/carts/{cart}/merge")
+@routes.post("/api/v1/carts/{guest_cart}/merge")
 @endpoint(
     summary="Fold a guest cart into the signed-in user's cart; lines no longer for sale are dropped"
     " and listed in `dropped`",
     tags=CART_TAGS,
     response=MergedCart,
     guard=require_user,
-    path={"cart": UUID},
+    path={"guest_cart": UUID},
     errors=(404, 409),
 )
 async def merge_cart(request: web.Request) -> web.Response:
     ttl, currency = _cart_settings(request)
     user_id = request[PRINCIPAL].user_id
     return json_response(
-        await carts.merge_guest_cart(request.app[DB], path_uuid(request, "cart"), user_id, ttl, currency)
+        await carts.merge_guest_cart(
+            request.app[DB], path_uuid(request, "guest_cart"), user_id, ttl, currency
+        )
     )
 
 
@@ -165,6 +169,7 @@ async def merge_cart(request: web.Request) -> web.Response:
     guard=optional_user,
     path={"cart": UUID},
     idempotent=True,
+    makes={"order": "/order/id"},
     errors=(404, 409, 422, 503),  # 422: an empty cart, a payment provider the shop has not set up
 )
 async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:

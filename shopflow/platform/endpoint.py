@@ -10,7 +10,9 @@ The wrapper runs the guard, parses the query string and the JSON body into the m
 not see is declared too, so the document can say it: `path=` the types of the path
 parameters (a value outside one names nothing: 404), `idempotent=True` for handlers that
 honour an Idempotency-Key, `headers=` other request headers a handler reads, and
-and `responses=` statuses other than `status` answered with a model rather than a problem.
+`responses=` statuses other than `status` answered with a model rather than a problem;
+`makes=` says where the answer names something other endpoints take in their path (the
+document links them, so a client, or a test, can follow from one to the other).
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class Endpoint:
     headers: Mapping[str, str] = field(default_factory=dict)  # header -> what it carries
     responses: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     raw_body: str | None = None  # a body the handler reads itself, of this media type
+    makes: Mapping[str, str] = field(default_factory=dict)  # path parameter -> JSON pointer in the answer
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,7 @@ def endpoint(
     headers: Mapping[str, str] | None = None,
     responses: Mapping[int, type[BaseModel]] | None = None,
     raw_body: str | None = None,
+    makes: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Awaitable[web.StreamResponse]]], Handler]:
     spec = Endpoint(
         summary,
@@ -233,6 +237,7 @@ def endpoint(
         headers or {},
         responses or {},
         raw_body,
+        makes or {},
     )
 
     def wrap(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:

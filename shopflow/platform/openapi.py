@@ -109,6 +109,18 @@ def endpoints(app: web.Application) -> list[Operation]:
     return found
 
 
+def _links(source: Operation, found: list[Operation]) -> dict[str, Any]:
+    """Links from what `source` makes to the operations that declare they take it in their
+    path (`path=`): what they answer for it is theirs to say."""
+    links = {}
+    made = {name: f"$response.body#{pointer}" for name, pointer in source.spec.makes.items()}
+    for target in found:
+        params = {name: made[name] for name in target.spec.path if name in made}
+        if params and target is not source:
+            links[target.name] = {"operationId": target.name, "parameters": params}
+    return links
+
+
 def _no_nul(schema: Any, schemas: dict[str, Any], seen: set[str]) -> None:
     """Say in a request schema (in place) that its text holds no NUL."""
     if isinstance(schema, list):
@@ -221,9 +233,13 @@ def _refusals(path: str, method: str, spec: Endpoint) -> set[int]:
     return codes
 
 
-def _operation(operation: Operation, refs: dict[Any, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+def _operation(
+    operation: Operation, found: list[Operation], refs: dict[Any, Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
     path, method, name, spec = operation
     responses: dict[str, Any] = {str(spec.status): _success(spec, refs)}
+    if links := _links(operation, found):
+        responses[str(spec.status)]["links"] = links
     refusals = _refusals(path, method, spec)
     for code in sorted(refusals | spec.responses.keys()):
         content: dict[str, Any] = {}
@@ -283,7 +299,7 @@ def build_openapi(app: web.Application) -> dict[str, Any]:
     schemas["Problem"] = PROBLEM_SCHEMA
     paths: dict[str, dict[str, Any]] = {}
     for operation in found:
-        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, refs, schemas)
+        paths.setdefault(operation.path, {})[operation.method] = _operation(operation, found, refs, schemas)
     return {
         "openapi": "3.1.0",
         "info": {"title": "ShopFlow API", "version": __version__},

@@ -100,6 +100,11 @@ async def test_guards_idempotency_path_types_and_media_types(client: Any) -> Non
     assert key["in"] == "header" and not key["required"] and key["schema"]["maxLength"] == 255
     assert {"409", "422"} <= set(checkout["responses"])
     assert "Idempotency-Key" not in {p["name"] for p in paths["/api/v1/carts"]["post"].get("parameters", [])}
+    links = checkout["responses"]["201"]["links"]
+    assert links["get_order"] == {
+        "operationId": "get_order",
+        "parameters": {"order": "$response.body#/order/id"},
+    }
 
     assert paths["/api/v1/products/{product}"]["get"]["parameters"][0]["schema"] == {"type": "string"}
     assert paths["/api/v1/products/{product}"]["patch"]["parameters"][0]["schema"]["format"] == "uuid"
