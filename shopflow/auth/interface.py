@@ -7,6 +7,7 @@ import hmac
 from aiohttp import web
 
 from ..keys import AUTH, SETTINGS
+from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
 from .errors import CsrfFailed, InvalidToken
@@ -60,6 +61,8 @@ def bearer_token(request: web.Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
+# A browser session's unsafe request without its CSRF token is refused with 403.
+@guard(statuses=(401,), unsafe_statuses=(403,))
 async def require_user(request: web.Request) -> Claims:
     """The signed-in caller, else 401: a bearer access token of a live session, or a
     browser session cookie, which on unsafe methods must come with its CSRF token."""
@@ -80,6 +83,7 @@ async def require_user(request: web.Request) -> Claims:
     return claims
 
 
+@guard(optional=True, statuses=(401,), unsafe_statuses=(403,))
 async def optional_user(request: web.Request) -> Claims | None:
     """The signed-in caller when the request carries credentials (which must then be
     good), else None: for endpoints guests may use too."""
@@ -88,6 +92,7 @@ async def optional_user(request: web.Request) -> Claims | None:
     return await require_user(request)
 
 
+@guard(statuses=(401, 403))
 async def require_staff(request: web.Request) -> Claims:
     """A signed-in staff member or admin; customers get 403."""
     claims = await require_user(request)

@@ -10,8 +10,11 @@ from pydantic import BaseModel, Field
 
 from ..platform.endpoint import Body, Query
 
-EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+EMAIL = r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$"
 Role = Literal["customer", "staff", "admin"]
+ProviderName = Literal["google", "facebook"]  # those this code speaks; a shop offers those it set up
+# What providers send back (RFC 6749: printable ASCII), short enough for one request line.
+PROVIDER_TEXT = r"^[ -~]*$"
 
 
 class Register(Body):
@@ -77,14 +80,16 @@ class SessionInfo(BaseModel):
 
 
 class OAuthStart(Query):
-    next: str | None = Field(None, max_length=2000, description="A path on this site to land on afterwards")
+    next: str | None = Field(None, max_length=512, description="A path on this site to land on afterwards")
     cart_id: UUID | None = Field(None, description="a guest cart to fold into the account's cart")
 
 
 class OAuthCallback(Query):
-    state: str = Field("", max_length=200)
-    code: str = Field("", max_length=4000)
-    error: str | None = Field(None, max_length=200, description="Set by the provider when the user declined")
+    state: str = Field("", max_length=200, pattern=PROVIDER_TEXT)
+    code: str = Field("", max_length=2048, pattern=PROVIDER_TEXT)
+    error: str | None = Field(
+        None, max_length=200, pattern=PROVIDER_TEXT, description="Set by the provider when the user declined"
+    )
 
 
 class AuthorizeUrl(BaseModel):

@@ -23,6 +23,7 @@ from .models import (
     Login,
     OAuthCallback,
     OAuthStart,
+    ProviderName,
     Refresh,
     Register,
     ResetPassword,
@@ -64,7 +65,7 @@ def _signed_out(app: web.Application) -> web.Response:
     body=Register,
     response=TokenPair,
     status=201,
-    errors=(409, 429),
+    errors=(409, 422, 429),
 )
 async def register(request: web.Request, body: Register) -> web.Response:
     app = request.app
@@ -166,7 +167,7 @@ async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
     tags=TAGS,
     body=ResetPassword,
     status=204,
-    errors=(400, 429),
+    errors=(400, 422, 429),
 )
 async def reset_password(request: web.Request, body: ResetPassword) -> web.Response:
     app = request.app
@@ -194,6 +195,7 @@ async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
     tags=TAGS,
     query=OAuthStart,
     status=302,
+    path={"provider": ProviderName},
     errors=(404, 429),
 )
 async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
@@ -213,6 +215,7 @@ async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
     query=OAuthStart,
     response=AuthorizeUrl,
     guard=require_user,
+    path={"provider": ProviderName},
     errors=(404,),
 )
 async def oauth_link(request: web.Request, query: OAuthStart) -> web.Response:
@@ -230,6 +233,7 @@ async def oauth_link(request: web.Request, query: OAuthStart) -> web.Response:
     tags=TAGS,
     status=204,
     guard=require_user,
+    path={"provider": ProviderName},
     errors=(404, 409),
 )
 async def oauth_unlink(request: web.Request) -> web.Response:
@@ -243,6 +247,7 @@ async def oauth_unlink(request: web.Request) -> web.Response:
     tags=TAGS,
     query=OAuthCallback,
     status=302,
+    path={"provider": ProviderName},
     errors=(400, 403, 404, 409, 429),
 )
 async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Response:

@@ -35,6 +35,11 @@ class StockReserved(Conflict):
     title = "Stock is reserved"
 
 
+class VariantOrdered(Conflict):
+    code = "variant_ordered"
+    title = "The variant is in orders"
+
+
 class UnknownCategory(Invalid):
     code = "unknown_category"
     title = "Unknown category"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field, JsonValue
 
 from ..platform.endpoint import Body, Query
-from ..platform.models import Money, MoneyOut, Page, Patch
+from ..platform.models import CURSOR, Money, MoneyOut, Page, Patch
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+SKU = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"  # as the variants table's CHECK says
+Sku = Annotated[str, Field(pattern=SKU)]
 
 
 def Slug(default: Any = ...) -> Any:
@@ -39,11 +41,11 @@ class ProductQuery(Query):
     in_stock: bool | None = Field(None, description="true: only products that can be bought now")
     sort: Sort | None = Field(None, description="Default: relevance with q, else newest")
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=512)
+    cursor: str | None = Field(None, max_length=512, pattern=CURSOR, description="`next_cursor` of a page")
 
 
 class VariantCreate(Body):
-    sku: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    sku: Sku
     name: str = Name()
     options: dict[str, str] = Field(default_factory=dict, max_length=20)
     price: Money

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
 from ..auth.interface import require_staff
@@ -17,6 +19,7 @@ from .models import (
     ProductPage,
     ProductQuery,
     ProductUpdate,
+    Sku,
     StockLevel,
     StockSet,
     VariantCreate,
@@ -28,13 +31,20 @@ TAGS = ("catalog",)
 
 
 @routes.get("/api/v1/products")
-@endpoint(summary="List and search products", tags=TAGS, query=ProductQuery, response=ProductPage)
+@endpoint(
+    summary="List and search products",
+    tags=TAGS,
+    query=ProductQuery,
+    response=ProductPage,
+    errors=(422,),  # a cursor this list did not make, relevance without q, an unknown category
+)
 async def list_products(request: web.Request, query: ProductQuery) -> web.Response:
     app = request.app
     page = await service.list_products(app[DB], app[CACHE], query, app[SETTINGS].listing_cache_ttl)
     return raw_json_response(page)
 
 
+# `product` is the id or slug of a published product, so a new draft's id is not one yet.
 @routes.get("/api/v1/products/{product}")
 @endpoint(summary="A product by id or slug", tags=TAGS, response=ProductDetail, errors=(404,))
 async def get_product(request: web.Request) -> web.Response:
@@ -56,7 +66,7 @@ async def categories(request: web.Request) -> web.Response:
     body=CategoryCreate,
     status=201,
     guard=require_staff,
-    errors=(409,),
+    errors=(409, 422),
 )
 async def create_category(request: web.Request, body: CategoryCreate) -> web.Response:
     category_id = await service.create_category(request.app[DB], request.app[CACHE], body)
@@ -71,7 +81,8 @@ async def create_category(request: web.Request, body: CategoryCreate) -> web.Res
     response=ProductDetail,
     status=201,
     guard=require_staff,
-    errors=(409,),
+    makes={"product": "/id", "variant_id": "/variants/0/id", "sku": "/variants/0/sku"},
+    errors=(409, 422),
 )
 async def create_product(request: web.Request, body: ProductCreate) -> web.Response:
     app = request.app
@@ -86,7 +97,8 @@ async def create_product(request: web.Request, body: ProductCreate) -> web.Respo
     body=ProductUpdate,
     response=ProductDetail,
     guard=require_staff,
-    errors=(404, 409),
+    path={"product": UUID},
+    errors=(404, 409, 422),
 )
 async def update_product(request: web.Request, body: ProductUpdate) -> web.Response:
     app = request.app
@@ -100,6 +112,7 @@ async def update_product(request: web.Request, body: ProductUpdate) -> web.Respo
     tags=TAGS,
     status=204,
     guard=require_staff,
+    path={"product": UUID},
     errors=(404,),
 )
 async def delete_product(request: web.Request) -> web.Response:
@@ -117,6 +130,7 @@ async def delete_product(request: web.Request) -> web.Response:
     response=ProductDetail,
     status=201,
     guard=require_staff,
+    path={"product": UUID},
     errors=(404, 409),
 )
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
@@ -134,6 +148,7 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
     body=VariantUpdate,
     response=ProductDetail,
     guard=require_staff,
+    path={"variant_id": UUID},
     errors=(404,),
 )
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
@@ -150,6 +165,7 @@ async def update_variant(request: web.Request, body: VariantUpdate) -> web.Respo
     tags=TAGS,
     status=204,
     guard=require_staff,
+    path={"variant_id": UUID},
     errors=(404, 409),
 )
 async def delete_variant(request: web.Request) -> web.Response:
@@ -164,6 +180,7 @@ async def delete_variant(request: web.Request) -> web.Response:
     body=StockSet,
     response=StockLevel,
     guard=require_staff,
+    path={"sku": Sku},
     errors=(404, 409),
 )
 async def set_stock(request: web.Request, body: StockSet) -> web.Response:

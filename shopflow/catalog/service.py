@@ -29,6 +29,7 @@ from .errors import (
     StockReserved,
     UnknownCategory,
     VariantNotFound,
+    VariantOrdered,
     WrongCurrency,
 )
 from .models import CategoryCreate, ProductCreate, ProductQuery, ProductUpdate, VariantCreate, VariantUpdate
@@ -327,12 +328,17 @@ async def update_variant(
 
 
 async def delete_variant(db: Database, cache: Cache, variant_id: UUID) -> None:
-    """Remove a variant and its stock, unless some of that stock is reserved."""
+    """Remove a variant and its stock, unless some of that stock is reserved or an order
+    names it (orders keep the stock they took or gave back)."""
     async with db.transaction() as conn:
         owner = await queries.fetch_variant_owner(conn, variant_id)
         if owner is None:
             raise VariantNotFound(f"no variant {variant_id}")
-        if not await queries.delete_variant_unreserved(conn, variant_id):
+        try:
+            deleted = await queries.delete_variant_unreserved(conn, variant_id)
+        except asyncpg.ForeignKeyViolationError:
+            raise VariantOrdered(f"{owner['sku']} is in orders; archive its product instead") from None
+        if not deleted:
             raise StockReserved(f"{owner['sku']} has reserved stock; it cannot be removed now")
         await queries.refresh_prices(conn, owner["product_id"])
     await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))

@@ -15,7 +15,7 @@ from ..platform.db import Executor
 from . import cart_queries
 from .context import Checkout
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
-from .models import CartLineRecord, CartRecord, CartStatus, DroppedLine, MergedCartRecord, Money
+from .models import CartLineRecord, CartRecord, CartStatus, DroppedRecord, MergedCartRecord, Money
 
 
 @dataclass(frozen=True)
@@ -145,5 +145,5 @@ async def merge_guest_cart(co: Checkout, guest_cart_id: UUID, user_id: UUID) -> 
         await cart_queries.delete_items(conn, guest_cart_id, [line["id"] for line in gone])
         await cart_queries.merge_items(conn, guest_cart_id, target)
         cart = await show_cart(conn, target, Caller(user_id), co.pricing.currency)
-    dropped = tuple(DroppedLine(line["sku"], cart_queries.line_name(line)) for line in gone)
+    dropped = tuple(DroppedRecord(line["sku"], cart_queries.line_name(line)) for line in gone)
     return MergedCartRecord(**{f.name: getattr(cart, f.name) for f in fields(cart)}, dropped=dropped)

@@ -8,11 +8,11 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from ..platform.countries import COUNTRIES
 from ..platform.endpoint import Body, Query
-from ..platform.models import MoneyOut, Page
+from ..platform.models import CURSOR, MoneyOut, Page
 
 Provider = Literal["stripe", "paypal", "manual"]
 
@@ -77,7 +77,8 @@ class Outcome(StrEnum):
     REFUNDED = "refunded"
 
 
-EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+EMAIL = r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$"
+COUNTRY_CODES: list[JsonValue] = [*sorted(COUNTRIES)]
 
 
 class NewItem(Body):
@@ -119,7 +120,10 @@ class Address(Body):
     city: str = Field(min_length=1, max_length=100)
     region: str | None = Field(None, max_length=100)
     postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(description="ISO 3166-1 alpha-2, e.g. US")
+    country: str = Field(
+        description="ISO 3166-1 alpha-2, e.g. US",
+        json_schema_extra={"enum": COUNTRY_CODES},
+    )
     phone: str | None = Field(None, pattern=r"^\+?[0-9 ()./-]{4,32}$")
 
     @field_validator("country")
@@ -188,6 +192,20 @@ class Order(BaseModel):
     created_at: datetime
 
 
+class DroppedLine(BaseModel):
+    sku: str
+    name: str
+
+
+class MergedCart(Cart):
+    dropped: list[DroppedLine] = Field(description="guest cart lines no longer for sale, left out")
+
+
+class WebhookReceipt(BaseModel):
+    received: bool
+    outcome: str
+
+
 class Placed(BaseModel):
     order: Order
     payment: Payment
@@ -219,7 +237,7 @@ class OrderFilter(Query):
     created_from: datetime | None = Field(None, alias="from")
     created_to: datetime | None = Field(None, alias="to")
     limit: int = Field(20, ge=1, le=100)
-    cursor: str | None = Field(None, max_length=200)
+    cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="`next_cursor` of a page")
 
 
 class OrderSummary(BaseModel):
@@ -236,7 +254,7 @@ class OrderPage(Page):
 
 
 class EventFeed(Query):
-    cursor: str | None = Field(None, max_length=200, description="where the last page ended")
+    cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="where the last page ended")
     limit: int = Field(100, ge=1, le=1000)
 
 
@@ -374,11 +392,11 @@ class CartRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class DroppedLine:
+class DroppedRecord:
     sku: str
     name: str
 
 
 @dataclass(frozen=True, slots=True)
 class MergedCartRecord(CartRecord):
-    dropped: tuple[DroppedLine, ...]  # lines of the guest cart no longer for sale
+    dropped: tuple[DroppedRecord, ...]  # lines of the guest cart no longer for sale

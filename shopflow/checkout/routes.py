@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
@@ -18,6 +20,7 @@ from .models import (
     EventPage,
     Fulfil,
     ItemQuantity,
+    MergedCart,
     NewItem,
     Order,
     OrderAccess,
@@ -25,10 +28,13 @@ from .models import (
     OrderPage,
     Placed,
     Refund,
+    WebhookReceipt,
 )
+from .paypal_provider import SIGNATURE_HEADERS as PAYPAL_HEADERS
 
 routes = web.RouteTableDef()
 CART_TAGS, ORDER_TAGS = ("carts",), ("orders",)
+ORDER_TOKEN_HEADER = {"X-Order-Token": "a guest order's secret, as answered at checkout (or `?token=`)"}
 
 
 def _caller(request: web.Request, access: OrderAccess | None = None) -> Caller:
@@ -46,13 +52,20 @@ def _caller(request: web.Request, access: OrderAccess | None = None) -> Caller:
     response=Cart,
     status=201,
     guard=optional_user,
+    makes={"cart": "/id"},
 )
 async def create_cart(request: web.Request) -> web.Response:
     return json_response(await carts.open_cart(request.app[CHECKOUT], _caller(request)), status=201)
 
 
 @routes.get("/api/v1/carts/{cart}")
-@endpoint(summary="A cart, priced from the catalog now", tags=CART_TAGS, response=Cart, guard=optional_user)
+@endpoint(
+    summary="A cart, priced from the catalog now",
+    tags=CART_TAGS,
+    response=Cart,
+    guard=optional_user,
+    path={"cart": UUID},
+)
 async def get_cart(request: web.Request) -> web.Response:
     co = request.app[CHECKOUT]
     cart = await carts.show_cart(co.db, path_uuid(request, "cart"), _caller(request), co.pricing.currency)
@@ -67,7 +80,9 @@ async def get_cart(request: web.Request) -> web.Response:
     response=Cart,
     status=201,
     guard=optional_user,
-    errors=(404, 409),
+    path={"cart": UUID},
+    makes={"cart": "/id", "item": "/items/0/id"},
+    errors=(404, 409, 422),  # 422: an unknown variant, or more than 99 of one in the cart
 )
 async def add_item(request: web.Request, body: NewItem) -> web.Response:
     cart = await carts.add_item(
@@ -83,6 +98,7 @@ async def add_item(request: web.Request, body: NewItem) -> web.Response:
     body=ItemQuantity,
     response=Cart,
     guard=optional_user,
+    path={"cart": UUID, "item": UUID},
     errors=(404, 409),
 )
 async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
@@ -92,7 +108,14 @@ async def update_item(request: web.Request, body: ItemQuantity) -> web.Response:
 
 
 @routes.delete("/api/v1/carts/{cart}/items/{item}")
-@endpoint(summary="Remove an item", tags=CART_TAGS, response=Cart, guard=optional_user, errors=(404, 409))
+@endpoint(
+    summary="Remove an item",
+    tags=CART_TAGS,
+    response=Cart,
+    guard=optional_user,
+    path={"cart": UUID, "item": UUID},
+    errors=(404, 409),
+)
 async def delete_item(request: web.Request) -> web.Response:
     cart_id, item_id = path_uuid(request, "cart"), path_uuid(request, "item")
     return json_response(
@@ -100,18 +123,20 @@ async def delete_item(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/api/v1/carts/{cart}/merge")
+@routes.post("/api/v1/carts/{guest_cart}/merge")
 @endpoint(
     summary="Fold a guest cart into the signed-in user's cart; lines no longer for sale are dropped"
     " and listed in `dropped`",
     tags=CART_TAGS,
+    response=MergedCart,
     guard=require_user,
+    path={"guest_cart": UUID},
     errors=(404, 409),
 )
 async def merge_cart(request: web.Request) -> web.Response:
     user_id = request[PRINCIPAL].user_id
     return json_response(
-        await carts.merge_guest_cart(request.app[CHECKOUT], path_uuid(request, "cart"), user_id)
+        await carts.merge_guest_cart(request.app[CHECKOUT], path_uuid(request, "guest_cart"), user_id)
     )
 
 
@@ -123,7 +148,10 @@ async def merge_cart(request: web.Request) -> web.Response:
     response=Placed,
     status=201,
     guard=optional_user,
-    errors=(404, 409, 503),
+    path={"cart": UUID},
+    idempotent=True,
+    makes={"order": "/order/id", "token": "/order_token"},
+    errors=(404, 409, 422, 503),  # 422: an empty cart, a payment provider the shop has not set up
 )
 async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     co, caller = request.app[CHECKOUT], _caller(request)
@@ -142,6 +170,7 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     query=OrderFilter,
     response=OrderPage,
     guard=require_staff,
+    errors=(422,),  # a cursor this list did not make
 )
 async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     return json_response(await orders.list_orders(request.app[CHECKOUT].db, query))
@@ -155,6 +184,7 @@ async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     query=EventFeed,
     response=EventPage,
     guard=require_staff,
+    errors=(422,),  # a cursor this feed did not make
 )
 async def order_events(request: web.Request, query: EventFeed) -> web.Response:
     return json_response(await orders.events(request.app[CHECKOUT].db, query.cursor, query.limit))
@@ -167,6 +197,8 @@ async def order_events(request: web.Request, query: EventFeed) -> web.Response:
     query=OrderAccess,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
+    headers=ORDER_TOKEN_HEADER,
 )
 async def get_order(request: web.Request, query: OrderAccess) -> web.Response:
     return await _order_answer(request, _caller(request, query))
@@ -184,6 +216,8 @@ async def _order_answer(request: web.Request, caller: Caller) -> web.Response:
     query=OrderAccess,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
+    headers=ORDER_TOKEN_HEADER,
     errors=(404, 409),
 )
 async def cancel_order(request: web.Request, query: OrderAccess) -> web.Response:
@@ -199,6 +233,7 @@ async def cancel_order(request: web.Request, query: OrderAccess) -> web.Response
     body=Fulfil,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
@@ -213,6 +248,7 @@ async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def deliver_order(request: web.Request) -> web.Response:
@@ -226,6 +262,7 @@ async def deliver_order(request: web.Request) -> web.Response:
     tags=ORDER_TAGS,
     response=Order,
     guard=require_staff,
+    path={"order": UUID},
     errors=(404, 409),
 )
 async def mark_paid(request: web.Request) -> web.Response:
@@ -242,6 +279,9 @@ async def mark_paid(request: web.Request) -> web.Response:
     query=OrderAccess,
     response=Order,
     guard=optional_user,
+    path={"order": UUID},
+    headers=ORDER_TOKEN_HEADER,
+    idempotent=True,
     errors=(404, 409),
 )
 async def capture_order(request: web.Request, query: OrderAccess) -> web.Response:
@@ -260,7 +300,9 @@ async def capture_order(request: web.Request, query: OrderAccess) -> web.Respons
     body=Refund,
     response=Order,
     guard=require_staff,
-    errors=(404, 409),
+    path={"order": UUID},
+    idempotent=True,
+    errors=(404, 409, 422),  # 422: more than is left to refund
 )
 async def refund_order(request: web.Request, body: Refund) -> web.Response:
     co, order_id = request.app[CHECKOUT], path_uuid(request, "order")
@@ -276,7 +318,10 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
 @endpoint(
     summary="Stripe events: Stripe-Signature verified (300 s tolerance); a replay changes nothing",
     tags=("webhooks",),
-    errors=(400, 404),
+    response=WebhookReceipt,
+    raw_body="application/json",
+    headers={"Stripe-Signature": "Stripe's signature of the body; without a good one, 400"},
+    errors=(400, 404),  # 404: Stripe is not set up in this shop
 )
 async def stripe_webhook(request: web.Request) -> web.Response:
     signature = request.headers.get("Stripe-Signature", "")
@@ -288,7 +333,10 @@ async def stripe_webhook(request: web.Request) -> web.Response:
 @endpoint(
     summary="PayPal events, verified through PayPal's verify-webhook-signature; a replay changes nothing",
     tags=("webhooks",),
-    errors=(400, 404),
+    response=WebhookReceipt,
+    raw_body="application/json",
+    headers={name: "a PayPal signature header; without them all, 400" for name in PAYPAL_HEADERS.values()},
+    errors=(400, 404, 409),  # 404: PayPal is not set up in this shop; 409: PayPal refused to verify
 )
 async def paypal_webhook(request: web.Request) -> web.Response:
     outcome = await service.paypal_webhook(request.app[CHECKOUT], await request.read(), request.headers)

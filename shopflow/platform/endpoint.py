@@ -6,38 +6,96 @@
     async def create_product(request: web.Request, body: ProductCreate) -> web.Response: ...
 
 The wrapper runs the guard, parses the query string and the JSON body into the models
-(or raises 400/415/422), and passes them on as `query=` and `body=`.
+(or raises 400/415/422), and passes them on as `query=` and `body=`. What the wrapper does
+not see is declared too, so the document can say it: `path=` the types of the path
+parameters (a value outside one names nothing: 404), `idempotent=True` for handlers that
+honour an Idempotency-Key, `headers=` other request headers a handler reads, and
+`responses=` statuses other than `status` answered with a model rather than a problem;
+`makes=` says where the answer names something other endpoints take in their path (the
+document links them, so a client, or a test, can follow from one to the other).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from functools import wraps
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache, wraps
 from typing import Any, TypeVar
 from uuid import UUID
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from .errors import Invalid, MalformedJSON, NotFound, UnsupportedMediaType
 
 Guard = Callable[[web.Request], Awaitable[Any]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
+G = TypeVar("G", bound=Guard)
 
 
 class Body(BaseModel):
-    """Base of request bodies: unknown fields and type coercion are refused."""
+    """Base of request bodies: unknown fields and type coercion are refused.
+
+    JSON has one kind of number, so `2.0` is the integer 2 (as JSON Schema's `integer`
+    says); `2.5`, `"2"` and `true` are not integers.
+    """
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, float) and value.is_integer() and info.field_name in _int_fields(cls):
+            return int(value)
+        return value
+
+
+@cache
+def _int_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that hold an integer (or an optional one)."""
+    return frozenset(name for name, f in model.model_fields.items() if f.annotation in (int, int | None))
+
 
 class Query(BaseModel):
-    """Base of query strings: values arrive as text and are converted."""
+    """Base of query strings: values arrive as text and are converted, from the text their
+    schema names only: integers in digits, booleans as true or false, times in RFC 3339."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_text(cls, value: Any, info: ValidationInfo) -> Any:
+        form = _text_forms(cls).get(info.field_name or "")
+        if form is None or not isinstance(value, str):
+            return value
+        pattern, expected = form
+        if not pattern.fullmatch(value):
+            raise ValueError(f"must be {expected}")
+        return value.upper() if pattern is _RFC3339 else value  # the parser takes T and Z only
+
+
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})", re.I
+)
+_FORMS = {
+    int: (re.compile(r"-?[0-9]+"), "an integer in digits"),
+    bool: (re.compile(r"true|false"), "true or false"),
+    datetime: (_RFC3339, "an RFC 3339 date-time with its offset"),
+}
+
+
+@cache
+def _text_forms(model: type[BaseModel]) -> dict[str, tuple[re.Pattern[str], str]]:
+    """The text form each typed field of a query model must arrive in."""
+    forms = {}
+    for name, f in model.model_fields.items():
+        for kind, form in _FORMS.items():
+            if f.annotation in (kind, kind | None):
+                forms[name] = form
+    return forms
 
 
 @dataclass(frozen=True)
@@ -49,10 +107,39 @@ class Endpoint:
     response: type[BaseModel] | None
     status: int
     guard: Guard | None
-    errors: tuple[int, ...]
+    errors: tuple[int, ...]  # refusals by the endpoint's own rules, besides those derived
+    path: Mapping[str, Any] = field(default_factory=dict)
+    idempotent: bool = False
+    media_type: str = "application/json"  # of the `status` response
+    headers: Mapping[str, str] = field(default_factory=dict)  # header -> what it carries
+    responses: Mapping[int, type[BaseModel]] = field(default_factory=dict)
+    raw_body: str | None = None  # a body the handler reads itself, of this media type
+    makes: Mapping[str, str] = field(default_factory=dict)  # path parameter -> JSON pointer in the answer
+
+
+@dataclass(frozen=True)
+class GuardSpec:
+    """What a guard answers, for the document: `optional` guards let guests through."""
+
+    optional: bool
+    statuses: tuple[int, ...]  # on every request
+    unsafe_statuses: tuple[int, ...]  # on POST, PUT, PATCH and DELETE only
 
 
 ENDPOINT_ATTR = "__endpoint__"
+GUARD_ATTR = "__guard__"
+
+
+def guard(
+    *, optional: bool = False, statuses: tuple[int, ...] = (401,), unsafe_statuses: tuple[int, ...] = ()
+) -> Callable[[G], G]:
+    """Declare what a guard function answers when it refuses a request."""
+
+    def mark(fn: G) -> G:
+        setattr(fn, GUARD_ATTR, GuardSpec(optional, statuses, unsafe_statuses))
+        return fn
+
+    return mark
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
@@ -127,8 +214,31 @@ def endpoint(
     status: int = 200,
     guard: Guard | None = None,
     errors: tuple[int, ...] = (),
+    path: Mapping[str, Any] | None = None,
+    idempotent: bool = False,
+    media_type: str = "application/json",
+    headers: Mapping[str, str] | None = None,
+    responses: Mapping[int, type[BaseModel]] | None = None,
+    raw_body: str | None = None,
+    makes: Mapping[str, str] | None = None,
 ) -> Callable[[Callable[..., Awaitable[web.StreamResponse]]], Handler]:
-    spec = Endpoint(summary, tags, body, query, response, status, guard, errors)
+    spec = Endpoint(
+        summary,
+        tags,
+        body,
+        query,
+        response,
+        status,
+        guard,
+        errors,
+        path or {},
+        idempotent,
+        media_type,
+        headers or {},
+        responses or {},
+        raw_body,
+        makes or {},
+    )
 
     def wrap(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:
         if guard is None and query is None and body is None:

@@ -40,7 +40,7 @@ async def _check(coro: object) -> str:
 
 @routes.get("/readyz")
 @endpoint(
-    summary="Readiness: 200 when PostgreSQL and Redis answer",
+    summary="Readiness: 200 when PostgreSQL and Redis answer, else 503 with what is down in `checks`",
     tags=("platform",),
     response=Health,
 )
@@ -55,7 +55,7 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
-@endpoint(summary="Prometheus metrics (text format)", tags=("platform",))
+@endpoint(summary="Prometheus metrics (text format)", tags=("platform",), media_type="text/plain")
 async def metrics(request: web.Request) -> web.Response:
     body = await request.app[METRICS].exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

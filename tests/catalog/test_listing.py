@@ -122,6 +122,10 @@ async def test_search_pages_by_relevance(client: Any, catalog: Catalog) -> None:
         ("sort=cheapest", "sort"),
         ("sort=relevance", "sort"),
         ("in_stock=maybe", "in_stock"),
+        ("in_stock=1", "in_stock"),  # query text is what the schema names: true or false
+        ("limit=+5", "limit"),
+        ("limit=%205", "limit"),
+        ("cursor=abc%21", "cursor"),
         ("cursor=not-a-cursor", "cursor"),
         ("cursor=WzEsMiwzXQ", "cursor"),  # valid base64 JSON, wrong shape
         ("sort=price_asc&cursor=" + cursor_of(["price_asc", 2**70, str(uuid4())]), "cursor"),

@@ -175,6 +175,8 @@ async def test_staff_list_orders_by_status_and_date(
     recent = await client.get("/api/v1/orders", params={"from": since}, headers=staff)
     assert {o["id"] for o in (await recent.json())["items"]} == {ids[0], ids[1]}
     assert (await client.get("/api/v1/orders?status=lost", headers=staff)).status == 422
+    for moment in ("0", "2026-01-01", "2026-01-01T00:00:00"):  # RFC 3339, with its offset
+        assert (await client.get("/api/v1/orders", params={"from": moment}, headers=staff)).status == 422
     assert (await client.get("/api/v1/orders?cursor=garbage", headers=staff)).status == 422
     customer = await sign_in(client, app, "c@example.com")
     assert (await client.get("/api/v1/orders", headers=customer)).status == 403

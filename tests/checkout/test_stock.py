@@ -63,3 +63,20 @@ async def test_an_expired_reservation_frees_the_stock_once(
     retry = await new_cart(client)
     await add(client, retry, shop.variants["SHIRT-L"], 1)
     assert (await checkout(client, retry)).status == 201
+
+
+async def test_a_variant_once_ordered_is_not_deleted(
+    client: Any, shop: Shop, staff: dict[str, str], db: asyncpg.Connection
+) -> None:
+    cart = await new_cart(client)
+    await add(client, cart, shop.variants["SHIRT-S"], 1)
+    order_id = (await (await checkout(client, cart)).json())["order"]["id"]
+    assert (await client.post(f"/api/v1/orders/{order_id}/cancel", headers=staff)).status == 200
+    assert await stock(db, "SHIRT-S") == (10, 0)  # nothing reserved, but the order names its stock
+
+    resp = await client.delete(f"/api/v1/variants/{shop.variants['SHIRT-S']}", headers=staff)
+    assert resp.status == 409, await resp.text()
+    assert (await resp.json())["code"] == "variant_ordered"
+    assert await stock(db, "SHIRT-S") == (10, 0)
+    unsold = await client.delete(f"/api/v1/variants/{shop.variants['SHIRT-M']}", headers=staff)
+    assert unsold.status == 204

@@ -70,6 +70,9 @@ async def test_metrics_use_route_templates(client: Any) -> None:
     assert "db_pool_size" in text and "db_pool_in_use" in text
 
 
+JSON = {"Content-Type": "application/json"}
+
+
 class Echo(Body):
     name: str
     count: int
@@ -118,6 +121,17 @@ async def test_body_validation(make_client: Any, settings: Any) -> None:
         assert resp.status == 422, bad
     empty = await client.post("/test/echo", data=b"", headers={"Content-Type": "application/json"})
     assert empty.status == 400
+
+
+async def test_a_json_integer_may_have_a_zero_fraction(make_client: Any, settings: Any) -> None:
+    app = create_app(settings)
+    _extra_routes(app, echo=echo)
+    client = await make_client(app)
+    ok = await client.post("/test/echo", data=b'{"name": "a", "count": 2.0}', headers=JSON)
+    assert ok.status == 200 and (await ok.json())["count"] == 2
+    for bad in (b"2.5", b"true", b'"2"'):
+        resp = await client.post("/test/echo", data=b'{"name": "a", "count": %s}' % bad, headers=JSON)
+        assert resp.status == 422, bad
 
 
 async def test_nul_characters_are_refused_before_they_reach_the_database(
