@@ -28,7 +28,7 @@ class Caller:
     order_token: str | None = None
 
 
-GUEST = Caller()
+STAFF = Caller(staff=True)
 
 
 async def open_cart(co: Checkout, caller: Caller) -> CartRecord:

@@ -27,7 +27,7 @@ from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import access, cart_queries, queries
-from .carts import Caller, may_see
+from .carts import STAFF, Caller, may_see
 from .context import Checkout, Pricing
 from .errors import (
     CartClosed,
@@ -280,6 +280,10 @@ async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> OrderRe
     return order_record(_visible(await queries.fetch_order_document(ex, order_id), caller))
 
 
+async def staff_view(ex: Executor, order_id: UUID) -> OrderRecord:
+    return await visible_order(ex, order_id, STAFF)
+
+
 async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> str:
     """The PayPal payment of an order that waits for it, for whoever may see the order."""
     row = _visible(await queries.fetch_order_row(ex, order_id), caller)
@@ -351,7 +355,7 @@ async def refund_rest(
     return remaining
 
 
-async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
+async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
     """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
     async with co.db.transaction() as conn:
         order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
@@ -373,22 +377,25 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> None:
         await provider.cancel(order["payment_ref"])
     else:
         co.sales.refunded(provider.name, order["currency"], given_back, RefundReason.CANCELLED)
+    return await visible_order(co.db, order_id, caller)
 
 
-async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> None:
+async def fulfil(db: Database, order_id: UUID, carrier: str, tracking_number: str) -> OrderRecord:
+    """Ship a paid order."""
     async with db.transaction() as conn:
-        await move_status(
-            conn, order_id, OrderStatus.FULFILLED, f"shipped with {carrier}, tracking {tracking_number}"
-        )
+        note = f"shipped with {carrier}, tracking {tracking_number}"
+        await move_status(conn, order_id, OrderStatus.FULFILLED, note)
         await queries.insert_shipment(conn, order_id, carrier, tracking_number)
+    return await staff_view(db, order_id)
 
 
-async def deliver(db: Database, order_id: UUID) -> None:
+async def deliver(db: Database, order_id: UUID) -> OrderRecord:
     async with db.transaction() as conn:
         await move_status(conn, order_id, OrderStatus.DELIVERED, "delivered")
+    return await staff_view(db, order_id)
 
 
-async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) -> None:
+async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) -> OrderRecord:
     """Refund part or all of what is left; the order row is locked through the provider call,
     so two refunds cannot both spend the same money."""
     async with co.db.transaction() as conn:
@@ -413,6 +420,7 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         await move_status(conn, order_id, status, reason or f"refunded {amount}")
         await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
     co.sales.refunded(order["payment_provider"], order["currency"], amount, RefundReason.STAFF)
+    return await staff_view(co.db, order_id)
 
 
 async def list_orders(db: Database, query: OrderFilter) -> OrderPageRecord:

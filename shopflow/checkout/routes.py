@@ -201,12 +201,10 @@ async def order_events(request: web.Request, query: EventFeed) -> web.Response:
     headers=ORDER_TOKEN_HEADER,
 )
 async def get_order(request: web.Request, query: OrderAccess) -> web.Response:
-    return await _order_answer(request, _caller(request, query))
-
-
-async def _order_answer(request: web.Request, caller: Caller) -> web.Response:
-    order = await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
-    return json_response(order)
+    caller = _caller(request, query)
+    return json_response(
+        await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
+    )
 
 
 @routes.post("/api/v1/orders/{order}/cancel")
@@ -222,8 +220,7 @@ async def _order_answer(request: web.Request, caller: Caller) -> web.Response:
 )
 async def cancel_order(request: web.Request, query: OrderAccess) -> web.Response:
     caller = _caller(request, query)
-    await orders.cancel(request.app[CHECKOUT], path_uuid(request, "order"), caller)
-    return await _order_answer(request, caller)
+    return json_response(await orders.cancel(request.app[CHECKOUT], path_uuid(request, "order"), caller))
 
 
 @routes.post("/api/v1/orders/{order}/fulfill")
@@ -238,8 +235,8 @@ async def cancel_order(request: web.Request, query: OrderAccess) -> web.Response
 )
 async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
     order_id = path_uuid(request, "order")
-    await orders.fulfil(request.app[CHECKOUT].db, order_id, body.carrier, body.tracking_number)
-    return await _order_answer(request, _caller(request))
+    order = await orders.fulfil(request.app[CHECKOUT].db, order_id, body.carrier, body.tracking_number)
+    return json_response(order)
 
 
 @routes.post("/api/v1/orders/{order}/deliver")
@@ -252,8 +249,7 @@ async def fulfil_order(request: web.Request, body: Fulfil) -> web.Response:
     errors=(404, 409),
 )
 async def deliver_order(request: web.Request) -> web.Response:
-    await orders.deliver(request.app[CHECKOUT].db, path_uuid(request, "order"))
-    return await _order_answer(request, _caller(request))
+    return json_response(await orders.deliver(request.app[CHECKOUT].db, path_uuid(request, "order")))
 
 
 @routes.post("/api/v1/orders/{order}/mark-paid")
@@ -266,10 +262,8 @@ async def deliver_order(request: web.Request) -> web.Response:
     errors=(404, 409),
 )
 async def mark_paid(request: web.Request) -> web.Response:
-    await settlement.mark_paid(
-        request.app[CHECKOUT], path_uuid(request, "order"), "payment recorded by staff"
-    )
-    return await _order_answer(request, _caller(request))
+    order_id, note = path_uuid(request, "order"), "payment recorded by staff"
+    return json_response(await settlement.mark_paid(request.app[CHECKOUT], order_id, note))
 
 
 @routes.post("/api/v1/orders/{order}/capture")
@@ -308,8 +302,7 @@ async def refund_order(request: web.Request, body: Refund) -> web.Response:
     co, order_id = request.app[CHECKOUT], path_uuid(request, "order")
 
     async def run() -> web.Response:
-        await orders.refund(co, order_id, body.amount, body.reason)
-        return await _order_answer(request, _caller(request))
+        return json_response(await orders.refund(co, order_id, body.amount, body.reason))
 
     return await idempotent(request, co.db, str(request[PRINCIPAL].user_id), run)
 

@@ -23,7 +23,7 @@ from ..platform.outbox import enqueue_job, queue_job
 from . import orders, queries
 from .context import Checkout
 from .errors import InvalidTransition, OrderNotFound
-from .models import OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
+from .models import OrderRecord, OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
 from .payments import Provider
 from .sales import PaymentFailure, RefundReason
 
@@ -257,10 +257,11 @@ async def record_outside_refund(
     return Outcome(status), order, amount
 
 
-async def mark_paid(co: Checkout, order_id: UUID, note: str) -> None:
+async def mark_paid(co: Checkout, order_id: UUID, note: str) -> OrderRecord:
     """Staff record a manual payment."""
     async with co.db.transaction() as conn:
         payment = await record_payment(conn, co, order_id, note)
         if payment.outcome == Outcome.REFUND:  # rolls the refund job back too: no money was taken here
             raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
     await payment.dispatch(co)
+    return await orders.staff_view(co.db, order_id)
