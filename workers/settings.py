@@ -13,13 +13,14 @@ from typing import Any
 from uuid import UUID
 
 from arq import cron
-from arq.connections import RedisSettings
+from arq.connections import ArqRedis, RedisSettings
 from arq.constants import default_queue_name
 from arq.utils import to_seconds
 from arq.worker import Worker, func
 
 from shopflow.app import build_cache, build_checkout
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
+from shopflow.jobs import KEY, JobContext, job_context
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.metrics import Metrics
@@ -34,51 +35,53 @@ JOB_TIMEOUT = 300  # seconds, for jobs that name none
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
+    metrics: Metrics = ctx["metrics"]
+    redis: ArqRedis = ctx["redis"]
     pool = await create_pool(
         settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
     )
-    ctx["db"] = db = Database(pool, settings.db_acquire_timeout)
-    cache = build_cache(settings, ctx["redis"], ctx["metrics"])  # to drop what the jobs' writes change
-    ctx["checkout"] = build_checkout(settings, db, ctx["redis"], cache, ctx["metrics"])
-    ctx["worker_id"] = f"{socket.gethostname()}:{os.getpid()}"
+    db = Database(pool, settings.db_acquire_timeout)
+    cache = build_cache(settings, redis, metrics)  # to drop what the jobs' writes change
+    checkout = build_checkout(settings, db, redis, cache, metrics)
+    ctx[KEY] = JobContext(settings, db, redis, checkout, f"{socket.gethostname()}:{os.getpid()}")
     if settings.worker_metrics_port:
         backlog: Backlog = ctx["backlog"]
         ctx["metrics_server"] = await serve_metrics(
-            ctx["metrics"],
-            lambda: backlog.read(ctx["redis"], ctx["db"]),
-            settings.host,
-            settings.worker_metrics_port,
+            metrics, lambda: backlog.read(redis, db), settings.host, settings.worker_metrics_port
         )
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "metrics_server" in ctx:
         await ctx["metrics_server"].cleanup()
-    if "db" in ctx:
-        await ctx["db"].pool.close()
-    if "checkout" in ctx:
-        await ctx["checkout"].payments.close()
+    if KEY in ctx:
+        context = job_context(ctx)
+        await context.db.pool.close()
+        await context.checkout.payments.close()
 
 
 async def heartbeat(ctx: dict[str, Any]) -> float:
     """Record that a worker takes jobs and reaches PostgreSQL; idempotent by nature."""
-    await ctx["db"].fetchval("SELECT 1")
+    context = job_context(ctx)
+    await context.db.fetchval("SELECT 1")
     now = time.time()
-    await ctx["redis"].set(HEARTBEAT_KEY, f"{ctx['worker_id']} {now:.3f}", ex=HEARTBEAT_TTL)
+    await context.queue.set(HEARTBEAT_KEY, f"{context.worker_id} {now:.3f}", ex=HEARTBEAT_TTL)
     return now
 
 
 async def send_mail(ctx: dict[str, Any], mail_id: str) -> bool:
     """Send one outbox mail; a second run finds it sent and does nothing."""
-    return await mail.send_mail(ctx["db"], ctx["settings"], UUID(mail_id))
+    context = job_context(ctx)
+    return await mail.send_mail(context.db, context.settings, UUID(mail_id))
 
 
 async def relay_mail(ctx: dict[str, Any]) -> int:
     """Enqueue again the mail still unsent a minute after it was written."""
-    unsent = await mail.unsent_mail(ctx["db"])
+    context = job_context(ctx)
+    unsent = await mail.unsent_mail(context.db)
     minute = int(time.time() // 60)
     for mail_id in unsent:
-        await mail.enqueue_mail(ctx["redis"], mail_id, attempt=f"relay-{minute}")
+        await mail.enqueue_mail(context.queue, mail_id, attempt=f"relay-{minute}")
     return len(unsent)
 
 

@@ -124,10 +124,9 @@ async def _refunded(
     return outcome
 
 
-async def refund_order(conn: Any, ctx: dict[str, Any], order_id: str) -> Callable[[], None] | None:
+async def refund_order(conn: Any, co: Checkout, order_id: str) -> Callable[[], None] | None:
     """Outbox job: give back a payment that arrived for an order that cannot be filled; the
     count of it, for once the job has committed."""
-    co: Checkout = ctx["checkout"]
     refunded = await refund_cancelled(conn, co, UUID(order_id))
     if refunded is None:
         return None

@@ -21,7 +21,7 @@ from arq.connections import ArqRedis
 from .db import Database, Executor
 
 log = logging.getLogger("shopflow.outbox")
-# (connection, worker context, *args) → what to do once the job has committed, if anything
+# (connection, the context its caller gives, *args) → what to do once the job has committed, if anything
 Handler = Callable[..., Awaitable[Callable[[], None] | None]]
 
 
@@ -40,9 +40,7 @@ async def enqueue_job(queue: ArqRedis, job_id: UUID, attempt: str = "first") -> 
         log.warning("job %s left for the relay", job_id, exc_info=True)
 
 
-async def run_outbox_job(
-    db: Database, handlers: Mapping[str, Handler], ctx: dict[str, Any], job_id: UUID
-) -> bool:
+async def run_outbox_job(db: Database, handlers: Mapping[str, Handler], context: Any, job_id: UUID) -> bool:
     """Run one outbox job unless it ran already; whether this call ran it."""
     async with db.transaction() as conn:
         row = await conn.fetchrow(
@@ -51,7 +49,7 @@ async def run_outbox_job(
         )
         if row is None:
             return False  # done already, or running in another worker now
-        after = await handlers[row["function"]](conn, ctx, *row["args"])
+        after = await handlers[row["function"]](conn, context, *row["args"])
         await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
     if after is not None:
         after()
