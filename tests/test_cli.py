@@ -47,6 +47,16 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _serve_env(database_url: str, redis_url: str) -> dict[str, str]:
+    return _env(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SHOPFLOW_ACCESS_LOG="false",
+        SHOPFLOW_JWT_SECRET=JWT_SECRET,
+        SHOPFLOW_PASSWORD_PEPPER=PEPPER,
+    )
+
+
 def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -82,13 +92,7 @@ def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -
 def test_serve_with_several_processes_shares_one_port(database_url: str, redis_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        SHOPFLOW_ACCESS_LOG="false",
-        SHOPFLOW_JWT_SECRET=JWT_SECRET,
-        SHOPFLOW_PASSWORD_PEPPER=PEPPER,
-    )
+    env = _serve_env(database_url, redis_url)
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopflow", "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -130,13 +134,7 @@ def _wait_dead(pid: int) -> None:
 def test_serve_with_several_processes_answers_metrics_for_all(database_url: str, redis_url: str) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _env(
-        DATABASE_URL=database_url,
-        REDIS_URL=redis_url,
-        SHOPFLOW_ACCESS_LOG="false",
-        SHOPFLOW_JWT_SECRET=JWT_SECRET,
-        SHOPFLOW_PASSWORD_PEPPER=PEPPER,
-    )
+    env = _serve_env(database_url, redis_url)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -16,7 +16,7 @@ from shopflow.checkout.tasks import expire_orders, reconcile_payments
 from shopflow.keys import REDIS, SETTINGS
 from shopflow.platform.embedded import free_port
 from shopflow.platform.outbox import enqueue_job
-from tests.conftest import sign_in
+from tests.conftest import metric_samples, sign_in
 from tests.providers import stripe
 
 from .conftest import (
@@ -103,6 +103,9 @@ async def test_a_declined_card_leaves_the_order_open(
 
     await eventually(failed)
     assert await status_of(client, placed) == "pending_payment"
+    sample = metric_samples(await (await client.get("/metrics")).text())
+    assert sample['payment_failures_total{provider="stripe",reason="failed"}'] == 1
+    assert sample['orders_placed_total{provider="stripe"}'] == 1
 
 
 async def test_replayed_and_concurrent_events_make_one_transition(
