@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +19,7 @@ from .auth.service import AccountMail, Auth
 from .auth.sessions import Sessions
 from .auth.tokens import AccessTokens
 from .catalog import routes as catalog_routes
+from .catalog.interface import StockNotices
 from .catalog.service import CACHE_NAMESPACES
 from .checkout import routes as checkout_routes
 from .checkout.access import OrderAccess
@@ -92,8 +94,21 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 async def checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     co = app[CHECKOUT] = build_checkout(app[SETTINGS], app[DB], app[REDIS], app[CACHE], app[METRICS])
     app[PAYMENTS] = co.payments
-    yield
+    async with running(co.stock):
+        yield
     await co.payments.close()
+
+
+@asynccontextmanager
+async def running(stock: StockNotices) -> AsyncIterator[None]:
+    """Stock notices sent in the background while this lasts, and the last ones on the way out."""
+    task = asyncio.create_task(stock.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await stock.flush()
 
 
 def build_checkout(
@@ -106,7 +121,7 @@ def build_checkout(
     )
     access = OrderAccess.from_secret(settings.jwt_secret.get_secret_value(), settings.public_url)
     sales = Sales(metrics, payments.providers, settings.currency)
-    return Checkout(db, queue, cache, payments, pricing, settings.cart_ttl, access, sales)
+    return Checkout(db, queue, StockNotices(cache), payments, pricing, settings.cart_ttl, access, sales)
 
 
 async def auth_ctx(app: web.Application) -> AsyncIterator[None]:

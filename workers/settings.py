@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from contextlib import AsyncExitStack
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from arq.constants import default_queue_name
 from arq.utils import to_seconds
 from arq.worker import Worker, func
 
-from shopflow.app import build_cache, build_checkout
+from shopflow.app import build_cache, build_checkout, running
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.jobs import KEY, JobContext, job_context
 from shopflow.platform import mail
@@ -44,6 +45,8 @@ async def startup(ctx: dict[str, Any]) -> None:
     cache = build_cache(settings, redis, metrics)  # to drop what the jobs' writes change
     checkout = build_checkout(settings, db, redis, cache, metrics)
     ctx[KEY] = JobContext(settings, db, redis, checkout, f"{socket.gethostname()}:{os.getpid()}")
+    ctx["stock_notices"] = stack = AsyncExitStack()
+    await stack.enter_async_context(running(checkout.stock))
     if settings.worker_metrics_port:
         backlog: Backlog = ctx["backlog"]
         ctx["metrics_server"] = await serve_metrics(
@@ -54,6 +57,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "metrics_server" in ctx:
         await ctx["metrics_server"].cleanup()
+    if "stock_notices" in ctx:
+        await ctx["stock_notices"].aclose()  # the last notices go out before the pools close
     if KEY in ctx:
         context = job_context(ctx)
         await context.db.pool.close()

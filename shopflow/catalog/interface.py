@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
+from redis.exceptions import RedisError
+
 from ..platform.cache import Cache
 from .service import LISTING, product_cache_key
+
+log = logging.getLogger("shopflow.catalog")
 
 
 @dataclass(frozen=True)
@@ -18,11 +24,39 @@ class StockMove:
     crossed: bool  # one of its SKUs ran out or came back: listings' `in_stock` changed too
 
 
-async def stock_changed(cache: Cache, moves: Collection[StockMove]) -> None:
-    """After a commit that moved stock: the products' documents are dropped in every process,
-    and every listing page too when something ran out or came back."""
-    if not moves:
-        return
-    await cache.invalidate(*{product_cache_key(m.product_id) for m in moves})
-    if any(m.crossed for m in moves):
-        await cache.bump(LISTING)
+class StockNotices:
+    """Stock moves reach the catalog's cache in batches: the products moved since the last
+    batch have their documents dropped in every process (and every listing page, when
+    something ran out or came back) in one Redis pipeline every `every` seconds, rather than
+    one per order, so a busy checkout pays next to nothing and a shopper sees the truth
+    within `every` plus the pub/sub hop. Run `run()` as a background task; `flush()` on the
+    way out."""
+
+    def __init__(self, cache: Cache, every: float = 0.05) -> None:
+        self.cache = cache
+        self.every = every
+        self._products: set[UUID] = set()
+        self._crossed = False
+
+    def moved(self, moves: Collection[StockMove]) -> None:
+        """Note moves that have committed."""
+        for move in moves:
+            self._products.add(move.product_id)
+            self._crossed |= move.crossed
+
+    async def flush(self) -> None:
+        products, crossed = self._products, self._crossed
+        if not products:
+            return
+        self._products, self._crossed = set(), False
+        try:
+            await self.cache.invalidate(*(product_cache_key(p) for p in products))
+            if crossed:
+                await self.cache.bump(LISTING)
+        except (RedisError, OSError) as e:
+            log.warning("could not drop the cached documents of moved stock: %r", e)
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            await self.flush()

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
-from redis.exceptions import RedisError
 
-from ..catalog.interface import StockMove, stock_changed
-from ..platform.cache import Cache
+from ..catalog.interface import StockMove, StockNotices
 from ..platform.db import Database
 from .access import OrderAccess
 from .payments import Payments
 from .sales import Sales
-
-log = logging.getLogger("shopflow.checkout")
 
 
 @dataclass(frozen=True)
@@ -37,17 +32,13 @@ class Pricing:
 class Checkout:
     db: Database
     queue: ArqRedis  # mail and outbox jobs, handed to the workers after a commit
-    cache: Cache  # the catalog's: stock that moves drops the products' cached documents
+    stock: StockNotices  # the catalog's: stock that moves drops the products' cached documents
     payments: Payments
     pricing: Pricing
     cart_ttl: int
     access: OrderAccess
     sales: Sales  # the business counters
 
-    async def stock_moved(self, moves: Collection[StockMove]) -> None:
-        """Tell the catalog, after the commit, that units available changed. The commit
-        stands whatever happens here: without Redis, the cache is not in use either."""
-        try:
-            await stock_changed(self.cache, moves)
-        except (RedisError, OSError) as e:
-            log.warning("could not drop the cached documents of moved stock: %r", e)
+    def stock_moved(self, moves: Collection[StockMove]) -> None:
+        """Tell the catalog, after the commit, that units available changed."""
+        self.stock.moved(moves)

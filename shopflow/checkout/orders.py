@@ -148,7 +148,7 @@ async def place_order(co: Checkout, cart_id: UUID, caller: Caller, request: dict
         values = _order_values(co.pricing, rows[0]["user_id"] or caller.user_id, cart_id, lines, request)
         token = _guest_secret(co, values)
         order = await _insert_order(conn, values, lines, wanted, co.pricing.reservation_ttl)
-    await co.stock_moved(_held(lines, wanted))
+    co.stock_moved(_held(lines, wanted))
     return PlacedOrder(order, _placed_record(order, lines), token)
 
 
@@ -260,7 +260,7 @@ async def abandon(co: Checkout, order_id: UUID, note: str) -> None:
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
         await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         await queries.reopen_cart(conn, order_id)
-    await co.stock_moved(moves)
+    co.stock_moved(moves)
 
 
 def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:
@@ -339,7 +339,7 @@ async def expire(co: Checkout, order_id: UUID) -> bool:
             return False
         moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
-    await co.stock_moved(moves)
+    co.stock_moved(moves)
     co.sales.cancelled(CancelReason.EXPIRED)
     return True
 
@@ -371,7 +371,7 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
             given_back = await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
             moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
-    await co.stock_moved(moves)
+    co.stock_moved(moves)
     co.sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)
     if order["status"] == OrderStatus.PENDING_PAYMENT:
         await provider.cancel(order["payment_ref"])

@@ -164,7 +164,7 @@ class Payment:
         if (order := self.order) is not None:
             sold = self.outcome == Outcome.PAID
             co.sales.received(order["payment_provider"], order["currency"], order["total"], sold=sold)
-        await co.stock_moved(self.stock)
+        co.stock_moved(self.stock)
         if self.mail_id is not None:
             await enqueue_mail(co.queue, self.mail_id)
         if self.job_id is not None:
