@@ -15,7 +15,8 @@ from ..platform.db import Executor
 from . import cart_queries
 from .context import Checkout
 from .errors import CartClosed, CartItemNotFound, CartNotFound, QuantityLimit, UnknownVariant
-from .models import CartLineRecord, CartRecord, CartStatus, DroppedRecord, MergedCartRecord, Money
+from .models import CartStatus
+from .records import CartLineRecord, CartRecord, DroppedRecord, MergedCartRecord, Money
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
 
 from arq.connections import ArqRedis
 
-from ..catalog.interface import StockMove, StockNotices
+from ..catalog.interface import StockNotices
 from ..platform.db import Database
 from .access import OrderAccess
 from .payments import Payments
@@ -32,13 +31,9 @@ class Pricing:
 class Checkout:
     db: Database
     queue: ArqRedis  # mail and outbox jobs, handed to the workers after a commit
-    stock: StockNotices  # the catalog's: stock that moves drops the products' cached documents
+    stock: StockNotices  # told, after each commit, of stock that moved: the catalog drops its copies
     payments: Payments
     pricing: Pricing
     cart_ttl: int
     access: OrderAccess
     sales: Sales  # the business counters
-
-    def stock_moved(self, moves: Collection[StockMove]) -> None:
-        """Tell the catalog, after the commit, that units available changed."""
-        self.stock.moved(moves)

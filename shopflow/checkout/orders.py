@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -24,10 +22,8 @@ import asyncpg
 
 from ..catalog.interface import StockMove
 from ..platform.db import Database, Executor
-from ..platform.errors import Invalid
-from ..platform.pagination import decode_cursor, encode_cursor
 from . import access, cart_queries, queries
-from .carts import STAFF, Caller, may_see
+from .carts import Caller, may_see
 from .context import Checkout, Pricing
 from .errors import (
     CartClosed,
@@ -40,32 +36,18 @@ from .errors import (
     Shortage,
     UnavailableItems,
 )
-from .models import (
-    CartStatus,
-    EventPageRecord,
-    HistoryRecord,
-    Money,
-    OrderEventRecord,
-    OrderFilter,
-    OrderLineRecord,
-    OrderPageRecord,
-    OrderRecord,
-    OrderStatus,
-    OrderSummaryRecord,
-    PaymentRecord,
-    PaymentStatus,
-    Reservation,
-    ShipmentRecord,
-)
+from .models import CartStatus, OrderStatus, PaymentStatus, Reservation
+from .order_views import order_record, staff_view, visible, visible_order
 from .payments import Charge, Provider
+from .records import OrderRecord
 from .sales import CancelReason, RefundReason
 
-# The statuses an order may move to, and from which.
 MONEY_TAKEN = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED})
 NOT_SHIPPED = frozenset({OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED})
 _REFUNDABLE = frozenset(
     {OrderStatus.PAID, OrderStatus.FULFILLED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_REFUNDED}
 )
+# The statuses an order may move to, and from which.
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.PAID: frozenset({OrderStatus.PENDING_PAYMENT}),
     OrderStatus.FULFILLED: frozenset({OrderStatus.PAID, OrderStatus.PARTIALLY_REFUNDED}),
@@ -148,7 +130,7 @@ async def place_order(co: Checkout, cart_id: UUID, caller: Caller, request: dict
         values = _order_values(co.pricing, rows[0]["user_id"] or caller.user_id, cart_id, lines, request)
         token = _guest_secret(co, values)
         order = await _insert_order(conn, values, lines, wanted, co.pricing.reservation_ttl)
-    co.stock_moved(_held(lines, wanted))
+    co.stock.moved(_held(lines, wanted))
     return PlacedOrder(order, _placed_record(order, lines), token)
 
 
@@ -260,75 +242,17 @@ async def abandon(co: Checkout, order_id: UUID, note: str) -> None:
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
         await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         await queries.reopen_cart(conn, order_id)
-    co.stock_moved(moves)
-
-
-def _visible(row: asyncpg.Record | None, caller: Caller) -> asyncpg.Record:
-    """The order for its owner or staff, or a guest order for whoever has its secret;
-    anyone else gets 404, as if it did not exist."""
-    if row is None or not (
-        caller.staff
-        or (row["user_id"] is not None and row["user_id"] == caller.user_id)
-        or (row["user_id"] is None and access.allows(row["access_hash"], caller.order_token))
-    ):
-        raise OrderNotFound("no such order")
-    return row
-
-
-async def visible_order(ex: Executor, order_id: UUID, caller: Caller) -> OrderRecord:
-    """The order, for whoever may see it."""
-    return order_record(_visible(await queries.fetch_order_document(ex, order_id), caller))
-
-
-async def staff_view(ex: Executor, order_id: UUID) -> OrderRecord:
-    return await visible_order(ex, order_id, STAFF)
+    co.stock.moved(moves)
 
 
 async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> str:
     """The PayPal payment of an order that waits for it, for whoever may see the order."""
-    row = _visible(await queries.fetch_order_row(ex, order_id), caller)
+    row = visible(await queries.fetch_order_row(ex, order_id), caller)
     if row["payment_provider"] != "paypal" or row["payment_ref"] is None:
         raise InvalidTransition("only PayPal payments are captured")
     if row["status"] != OrderStatus.PENDING_PAYMENT:
         raise InvalidTransition(f"an order that is {row['status']} takes no payment")
     return str(row["payment_ref"])
-
-
-def order_record(row: asyncpg.Record | Mapping[str, Any]) -> OrderRecord:
-    """The order as the API shows it, from a row of `queries.ORDER_DOCUMENT`'s shape."""
-    currency = row["currency"]
-    return OrderRecord(
-        id=row["id"],
-        number=row["number"],
-        status=OrderStatus(row["status"]),
-        email=row["email"],
-        items=tuple(_line(item, currency) for item in row["items"]),
-        totals={k: Money(row[k], currency) for k in ("subtotal", "shipping", "tax", "total", "refunded")},
-        shipping_address=row["shipping_address"],
-        billing_address=row["billing_address"],
-        payment=PaymentRecord(row["payment_provider"], PaymentStatus(row["payment_status"])),
-        history=tuple(
-            HistoryRecord(OrderStatus(h["status"]), datetime.fromisoformat(h["at"]), h["note"])
-            for h in row["history"]
-        ),
-        shipments=tuple(
-            ShipmentRecord(s["carrier"], s["tracking_number"], datetime.fromisoformat(s["at"]))
-            for s in row["shipments"]
-        ),
-        created_at=row["created_at"],
-    )
-
-
-def _line(item: dict[str, Any], currency: str) -> OrderLineRecord:
-    variant_id = item["variant_id"]
-    return OrderLineRecord(
-        variant_id=UUID(str(variant_id)) if variant_id is not None else None,
-        sku=item["sku"],
-        name=item["name"],
-        unit_price=Money(item["unit_price"], currency),
-        quantity=item["quantity"],
-        line_total=Money(item["line_total"], currency),
-    )
 
 
 async def expire(co: Checkout, order_id: UUID) -> bool:
@@ -339,7 +263,7 @@ async def expire(co: Checkout, order_id: UUID) -> bool:
             return False
         moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
-    co.stock_moved(moves)
+    co.stock.moved(moves)
     co.sales.cancelled(CancelReason.EXPIRED)
     return True
 
@@ -358,7 +282,7 @@ async def refund_rest(
 async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
     """Cancel before shipment: held stock released, sold stock back on hand, money refunded."""
     async with co.db.transaction() as conn:
-        order = _visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
+        order = visible(await queries.fetch_order_row(conn, order_id, lock=True), caller)
         if order["status"] not in NOT_SHIPPED:
             raise InvalidTransition(f"an order that is {order['status']} cannot be cancelled")
         provider = co.payments.get(order["payment_provider"])
@@ -371,7 +295,7 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
             given_back = await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
             moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
-    co.stock_moved(moves)
+    co.stock.moved(moves)
     co.sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)
     if order["status"] == OrderStatus.PENDING_PAYMENT:
         await provider.cancel(order["payment_ref"])
@@ -421,43 +345,3 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
     co.sales.refunded(order["payment_provider"], order["currency"], amount, RefundReason.STAFF)
     return await staff_view(co.db, order_id)
-
-
-async def list_orders(db: Database, query: OrderFilter) -> OrderPageRecord:
-    """A page of orders, newest first."""
-    after = None
-    if query.cursor:
-        at, order_id = decode_cursor(query.cursor, (str, str))
-        try:
-            after = (datetime.fromisoformat(at), UUID(order_id))
-        except ValueError:
-            raise Invalid(
-                "the cursor is not valid", errors=[{"field": "cursor", "message": "not a cursor"}]
-            ) from None
-    rows = await queries.fetch_orders(
-        db, query.status, query.created_from, query.created_to, after, query.limit + 1
-    )
-    page = rows[: query.limit]
-    items = tuple(
-        OrderSummaryRecord(
-            r["id"],
-            r["number"],
-            OrderStatus(r["status"]),
-            r["email"],
-            Money(r["total"], r["currency"]),
-            r["created_at"],
-        )
-        for r in page
-    )
-    last = page[-1] if len(rows) > query.limit else None
-    return OrderPageRecord(
-        items, encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None
-    )
-
-
-async def events(db: Database, cursor: str | None, limit: int) -> EventPageRecord:
-    """A page of the order event feed, and where the next one starts."""
-    after = decode_cursor(cursor, (int,))[0] if cursor else 0
-    rows = await queries.fetch_events(db, after, limit)
-    items = tuple(OrderEventRecord(**r) for r in rows)
-    return EventPageRecord(items, encode_cursor([rows[-1]["id"] if rows else after]))

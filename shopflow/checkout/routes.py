@@ -11,7 +11,7 @@ from ..keys import CHECKOUT
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.idempotency import idempotent
 from ..platform.jsonx import json_response
-from . import carts, orders, service, settlement
+from . import carts, order_views, orders, service, settlement
 from .carts import Caller
 from .models import (
     Cart,
@@ -173,7 +173,7 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     errors=(422,),  # a cursor this list did not make
 )
 async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
-    return json_response(await orders.list_orders(request.app[CHECKOUT].db, query))
+    return json_response(await order_views.list_orders(request.app[CHECKOUT].db, query))
 
 
 @routes.get("/api/v1/events")
@@ -187,7 +187,7 @@ async def list_orders(request: web.Request, query: OrderFilter) -> web.Response:
     errors=(422,),  # a cursor this feed did not make
 )
 async def order_events(request: web.Request, query: EventFeed) -> web.Response:
-    return json_response(await orders.events(request.app[CHECKOUT].db, query.cursor, query.limit))
+    return json_response(await order_views.events(request.app[CHECKOUT].db, query.cursor, query.limit))
 
 
 @routes.get("/api/v1/orders/{order}")
@@ -203,7 +203,7 @@ async def order_events(request: web.Request, query: EventFeed) -> web.Response:
 async def get_order(request: web.Request, query: OrderAccess) -> web.Response:
     caller = _caller(request, query)
     return json_response(
-        await orders.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
+        await order_views.visible_order(request.app[CHECKOUT].db, path_uuid(request, "order"), caller)
     )
 
 

@@ -7,11 +7,12 @@ from collections.abc import Mapping
 from uuid import UUID
 
 from ..platform.errors import NotFound, Unavailable
-from . import orders, settlement
+from . import order_views, orders, settlement
 from .carts import Caller
 from .context import Checkout
 from .errors import OutOfStock
-from .models import CheckoutRequest, OrderRecord, PaymentRecord, PaymentStatus, PlacedRecord
+from .models import CheckoutRequest, PaymentStatus
+from .records import OrderRecord, PaymentRecord, PlacedRecord
 from .sales import CancelReason, PaymentFailure
 
 
@@ -45,7 +46,7 @@ async def capture(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
     provider = co.payments.get("paypal")
     await provider.capture(ref)
     await settlement.settle(co, provider, ref)
-    return await orders.visible_order(co.db, order_id, caller)
+    return await order_views.visible_order(co.db, order_id, caller)
 
 
 async def stripe_webhook(co: Checkout, payload: bytes, signature: str) -> str:

@@ -20,11 +20,12 @@ import asyncpg
 from ..catalog.interface import StockMove
 from ..platform.mail import enqueue_mail, queue_mail
 from ..platform.outbox import enqueue_job, queue_job
-from . import orders, queries
+from . import order_views, orders, queries
 from .context import Checkout
 from .errors import InvalidTransition, OrderNotFound
-from .models import OrderRecord, OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
+from .models import OrderStatus, Outcome, PaymentStatus, ProviderState, Reservation
 from .payments import Provider
+from .records import OrderRecord
 from .sales import PaymentFailure, RefundReason
 
 log = logging.getLogger("shopflow.payments")
@@ -164,7 +165,7 @@ class Payment:
         if (order := self.order) is not None:
             sold = self.outcome == Outcome.PAID
             co.sales.received(order["payment_provider"], order["currency"], order["total"], sold=sold)
-        co.stock_moved(self.stock)
+        co.stock.moved(self.stock)
         if self.mail_id is not None:
             await enqueue_mail(co.queue, self.mail_id)
         if self.job_id is not None:
@@ -263,4 +264,4 @@ async def mark_paid(co: Checkout, order_id: UUID, note: str) -> OrderRecord:
         if payment.outcome == Outcome.REFUND:  # rolls the refund job back too: no money was taken here
             raise InvalidTransition("the order was cancelled and its stock is gone; do not take the payment")
     await payment.dispatch(co)
-    return await orders.staff_view(co.db, order_id)
+    return await order_views.staff_view(co.db, order_id)
