@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from aiohttp import web
-from arq.connections import RedisSettings, create_pool
 
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
@@ -29,6 +28,7 @@ from .platform.db import create_pool as create_pg_pool
 from .platform.metrics import Metrics
 from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
+from .platform.redisx import connect
 from .platform.settings import Settings, SettingsError, load_settings
 
 
@@ -53,7 +53,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
-    redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    # The shop starts, and stays up, without Redis: what needs it answers 503 meanwhile.
+    redis = app[REDIS] = connect(settings.redis_url, settings.redis_timeout)
     app[LIMITER] = RateLimiter(redis)
     cache = app[CACHE] = Cache(
         redis,
