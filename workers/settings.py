@@ -13,20 +13,22 @@ from typing import Any
 from uuid import UUID
 
 from arq import cron
-from arq.connections import RedisSettings
-from arq.worker import Worker
 
 from shopflow.checkout.providers import build_payments
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
+from shopflow.platform.redisx import connect
 from shopflow.platform.settings import Settings
+from workers.worker import SteadyWorker
 
 HEARTBEAT_KEY = "shopflow:worker:heartbeat"
 HEARTBEAT_TTL = 90
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    if "db" in ctx:  # started already: main() began again after Redis went away
+        return
     settings: Settings = ctx["settings"]
     pool = await create_pool(
         settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
@@ -76,12 +78,13 @@ CRON_JOBS = [
 ]
 
 
-def build_worker(settings: Settings, **overrides: Any) -> Worker:
-    """An arq Worker for `settings`; construct it inside the running event loop."""
+def build_worker(settings: Settings, **overrides: Any) -> SteadyWorker:
+    """An arq Worker for `settings` that rides out Redis outages; construct it inside the
+    running event loop."""
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "cron_jobs": CRON_JOBS,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_pool": connect(settings.redis_url, settings.redis_timeout),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {"settings": settings},
@@ -91,4 +94,4 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
         "health_check_interval": 30,
     }
     options.update(overrides)
-    return Worker(**options)
+    return SteadyWorker(**options)
