@@ -22,7 +22,8 @@ from arq.connections import ArqRedis
 
 from shopflow.app import create_app
 from shopflow.catalog import service
-from shopflow.keys import AUTH, CACHE, DB
+from shopflow.checkout import settlement
+from shopflow.keys import AUTH, CACHE, DB, REDIS
 from shopflow.platform.embedded import EmbeddedRedis
 from tests.checkout.conftest import add, add_product, checkout, new_cart
 from tests.conftest import sign_in
@@ -139,6 +140,12 @@ async def test_the_shop_degrades_while_redis_is_down_and_recovers(
     assert placed.status == 201, await placed.text()
     replay = await checkout(client, cart, headers={"Idempotency-Key": "outage-1"})
     assert replay.status == 201 and replay.headers["Idempotent-Replayed"] == "true"
+    # A payment commits and hands its mail to the workers; that hand-over fails, the
+    # payment stands and the mail waits in the outbox for the relay.
+    order_id = uuid.UUID((await placed.json())["order"]["id"])
+    await settlement.mark_paid(app[DB], app[REDIS], order_id, "paid at the counter")
+    assert await db.fetchval("SELECT status FROM orders WHERE id = $1", order_id) == "paid"
+    assert await db.fetchval("SELECT count(*) FROM mail_outbox WHERE sent_at IS NULL") == 1
 
     resp = await client.get("/api/v1/auth/session", headers=headers)  # fails closed
     assert resp.status == 503 and int(resp.headers["Retry-After"]) >= 1
