@@ -7,9 +7,10 @@ import asyncio
 import logging
 import os
 import secrets
-import subprocess
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -18,7 +19,10 @@ from .platform.errors import AppError
 from .platform.logs import setup_logging
 from .platform.migrate import MigrationError, migrate, status
 from .platform.settings import Settings, SettingsError, load_settings
-from .server import run, serve, serve_processes, until_signalled
+from .server import run, serve, serve_processes
+
+if TYPE_CHECKING:
+    from .supervisor import Child
 
 log = logging.getLogger("shopflow")
 
@@ -125,13 +129,12 @@ def cmd_user_create(args: argparse.Namespace) -> None:
 
 
 async def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
-    from redis.asyncio import Redis
-
     from .auth.service import set_disabled
     from .auth.sessions import Sessions
+    from .platform.redisx import connect
 
     conn = await asyncpg.connect(settings.database_url)
-    redis = Redis.from_url(settings.redis_url)
+    redis = connect(settings.redis_url, settings.redis_timeout)
     try:
         sessions = Sessions(redis, settings.session_idle_timeout, settings.session_lifetime)
         await set_disabled(conn, sessions, email, disabled)
@@ -161,23 +164,23 @@ async def _first_admin(settings: Settings, data_dir: Path) -> tuple[str, str] | 
 
 def cmd_dev(args: argparse.Namespace) -> None:
     from .platform.embedded import EmbeddedPostgres, EmbeddedRedis
+    from .supervisor import Process, stop_all
 
     settings = load_settings()
     data_dir = settings.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
-    children: list[subprocess.Popen[bytes]] = []
+    children: dict[str, Child] = {}  # in the order they start
     try:
         if not settings.database_url:
             pg = EmbeddedPostgres(data_dir / "postgres")
             env["DATABASE_URL"] = pg.start()
-            started.append(pg)
+            children["postgres"] = pg
             log.info("embedded PostgreSQL started", extra={"url": env["DATABASE_URL"]})
         if not settings.redis_url:
             redis = EmbeddedRedis(data_dir / "redis")
             env["REDIS_URL"] = redis.start()
-            started.append(redis)
+            children["redis"] = redis
             log.info("embedded Redis started", extra={"url": env["REDIS_URL"]})
         for name in ("jwt_secret", "password_pepper"):
             if not getattr(settings, name).get_secret_value():
@@ -193,34 +196,31 @@ def cmd_dev(args: argparse.Namespace) -> None:
             log.info("seeded the demo shop", extra={"products": seeded})
         admin = run(_first_admin(settings, data_dir))
         cli = [sys.executable, "-m", "shopflow"]
-        children.append(subprocess.Popen([*cli, "serve", "--port", str(args.port or settings.port)], env=env))
-        children.append(subprocess.Popen([*cli, "worker"], env=env))
+        port = args.port or settings.port
+        for name, argv in (("web", [*cli, "serve", "--port", str(port)]), ("worker", [*cli, "worker"])):
+            children[name] = process = Process(argv, env)
+            process.start()
         print(
-            f"ShopFlow is running on http://localhost:{args.port or settings.port}\n"
+            f"ShopFlow is running on http://localhost:{port}\n"
             + (f"  admin account: {admin[0]} / {admin[1]}\n" if admin else "")
             + "  Ctrl-C stops everything.",
             flush=True,
         )
         run(_watch(children))
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            child.wait()
-        for server in reversed(started):
-            server.stop()
+        stop_all(children)
 
 
-async def _watch(children: list[subprocess.Popen[bytes]]) -> None:
-    """Wait for Ctrl-C/SIGTERM, or for a child to die (then stop the rest)."""
-    waiter = asyncio.ensure_future(until_signalled())
-    while not waiter.done():
-        if any(c.poll() is not None for c in children):
-            log.error("a ShopFlow process exited; stopping")
-            waiter.cancel()
-            break
-        await asyncio.sleep(0.5)
+async def _watch(children: dict[str, Child]) -> None:
+    """Until Ctrl-C/SIGTERM, start again whatever dies (a crashed web process, worker,
+    PostgreSQL or Redis), with backoff, while the rest keeps running."""
+    from .supervisor import Supervisor
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await Supervisor(children).run(stop)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 
 from .auth import routes as auth_routes
 from .auth.backoff import LoginBackoff
@@ -26,16 +26,33 @@ from .checkout.access import OrderAccess
 from .checkout.context import Checkout, Pricing
 from .checkout.providers import build_payments
 from .checkout.sales import Sales
-from .keys import AUTH, CACHE, CHECKOUT, DB, HTTP, LIMITER, METRICS, PAYMENTS, REDIS, SETTINGS, TRAFFIC
+from .keys import (
+    AUTH,
+    CACHE,
+    CHECKOUT,
+    DB,
+    DEPENDENCIES,
+    HTTP,
+    LIMITER,
+    METRICS,
+    PAYMENTS,
+    REDIS,
+    SETTINGS,
+    TRAFFIC,
+)
 from .platform import health
 from .platform.cache import Cache
 from .platform.db import Database
 from .platform.db import create_pool as create_pg_pool
+from .platform.dependencies import Dependencies, Dependency
 from .platform.metrics import Metrics
 from .platform.metrics_group import metrics_group_ctx
 from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
 from .platform.ratelimit import AddressLimit, RateLimiter
+from .platform.redisx import connect
 from .platform.settings import Settings, SettingsError, load_settings
+
+PROBE_EVERY = 1.0  # seconds between the background checks of PostgreSQL and Redis
 
 
 async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -49,6 +66,7 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
         statement_timeout=settings.db_statement_timeout,
     )
     db = app[DB] = Database(pool, settings.db_acquire_timeout)
+    app[DEPENDENCIES].add("postgres", Dependency(lambda: db.fetchval("SELECT 1")))
     app[METRICS].gauge("db_pool_size", "Connections open in the DB pool", pool.get_size)
     app[METRICS].gauge("db_pool_in_use", "DB pool connections in use", db.in_use)
     yield
@@ -59,13 +77,26 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if not settings.redis_url:
         raise SettingsError("REDIS_URL is not set (`shopflow dev` starts an embedded Redis)")
-    redis = app[REDIS] = await create_pool(RedisSettings.from_dsn(settings.redis_url))
+    # The shop starts, and stays up, without Redis: what needs it answers 503 meanwhile.
+    redis = app[REDIS] = connect(settings.redis_url, settings.redis_timeout)
+    dependencies = app[DEPENDENCIES]
+
+    async def drop_idle_connections(up: bool) -> None:
+        # after an outage, idle connections lead to the server that died
+        await redis.connection_pool.disconnect(inuse_connections=False)
+
+    dependencies.add("redis", Dependency(redis.ping, on_change=drop_idle_connections))
+    await dependencies.check()  # logs a warning when Redis does not answer
     app[LIMITER] = RateLimiter(redis)
     cache = app[CACHE] = build_cache(settings, redis, app[METRICS])
     limit = app[TRAFFIC].address_limit = AddressLimit(
         redis, settings.rate_limit_api_ip, settings.trusted_proxies, settings.rate_limit_api_settle
     )
-    tasks = [asyncio.create_task(cache.listen()), asyncio.create_task(limit.run())]
+    tasks = [
+        asyncio.create_task(cache.listen()),
+        asyncio.create_task(limit.run()),
+        asyncio.create_task(dependencies.probe(PROBE_EVERY)),
+    ]
     yield
     app[TRAFFIC].address_limit = None
     for task in tasks:
@@ -159,6 +190,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
+    app[DEPENDENCIES] = Dependencies(metrics)
     headers = response_headers(production=not settings.dev)
     traffic = app[TRAFFIC] = Traffic(
         settings.max_concurrent_requests, settings.request_timeout, metrics, headers

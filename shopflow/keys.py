@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .checkout.payments import Payments
     from .platform.cache import Cache
     from .platform.db import Database
+    from .platform.dependencies import Dependencies
     from .platform.metrics import Metrics
     from .platform.middleware import Traffic
     from .platform.ratelimit import RateLimiter
@@ -26,6 +27,7 @@ SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DB: web.AppKey[Database] = web.AppKey("db")
 REDIS: web.AppKey[ArqRedis] = web.AppKey("redis")  # one pool: cache, sessions, limits, job queue
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
+DEPENDENCIES: web.AppKey[Dependencies] = web.AppKey("dependencies")  # whether PostgreSQL and Redis answer
 TRAFFIC: web.AppKey[Traffic] = web.AppKey("traffic")
 CACHE: web.AppKey[Cache] = web.AppKey("cache")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")

@@ -14,10 +14,10 @@ from typing import Any
 from uuid import UUID
 
 from arq import cron
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import ArqRedis
 from arq.constants import default_queue_name
 from arq.utils import to_seconds
-from arq.worker import Worker, func
+from arq.worker import func
 
 from shopflow.app import build_cache, build_checkout, running
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
@@ -25,7 +25,9 @@ from shopflow.jobs import KEY, JobContext, job_context
 from shopflow.platform import mail
 from shopflow.platform.db import Database, create_pool
 from shopflow.platform.metrics import Metrics
+from shopflow.platform.redisx import connect
 from shopflow.platform.settings import Settings
+from workers.worker import SteadyWorker
 
 from .metrics import Backlog, JobMetrics, serve_metrics
 
@@ -35,6 +37,8 @@ JOB_TIMEOUT = 300  # seconds, for jobs that name none
 
 
 async def startup(ctx: dict[str, Any]) -> None:
+    if KEY in ctx:  # started already: main() began again after Redis went away
+        return
     settings: Settings = ctx["settings"]
     metrics: Metrics = ctx["metrics"]
     redis: ArqRedis = ctx["redis"]
@@ -101,14 +105,14 @@ CRON_JOBS = [
 ]
 
 
-def build_worker(settings: Settings, **overrides: Any) -> Worker:
-    """An arq Worker for `settings`, its jobs counted and timed; construct it inside the
-    running event loop."""
+def build_worker(settings: Settings, **overrides: Any) -> SteadyWorker:
+    """An arq Worker for `settings` that rides out Redis outages, its jobs counted and timed;
+    construct it inside the running event loop."""
     metrics = Metrics()
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "cron_jobs": CRON_JOBS,
-        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "redis_pool": connect(settings.redis_url, settings.redis_timeout),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "ctx": {"settings": settings, "metrics": metrics},
@@ -122,4 +126,4 @@ def build_worker(settings: Settings, **overrides: Any) -> Worker:
     options["functions"] = [jobs.measured(func(f), timeout) for f in options["functions"]]
     options["cron_jobs"] = [jobs.measured(c, timeout) for c in options["cron_jobs"]]
     options["ctx"]["backlog"] = Backlog(metrics, options.get("queue_name") or default_queue_name)
-    return Worker(**options)
+    return SteadyWorker(**options)

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
-from redis.exceptions import RedisError
-
 from ..platform.cache import Cache
 from .service import LISTING, product_cache_key
-
-log = logging.getLogger("shopflow.catalog")
 
 
 @dataclass(frozen=True)
@@ -49,12 +44,9 @@ class StockNotices:
         if not products:
             return
         self._products, self._crossed = set(), False
-        try:
-            await self.cache.invalidate(*(product_cache_key(p) for p in products))
-            if crossed:
-                await self.cache.bump(LISTING)
-        except (RedisError, OSError) as e:
-            log.warning("could not drop the cached documents of moved stock: %r", e)
+        await self.cache.invalidate(*(product_cache_key(p) for p in products))  # Redis down: the cache fences
+        if crossed:
+            await self.cache.bump(LISTING)
 
     async def run(self) -> None:
         while True:

@@ -242,7 +242,9 @@ def _check_currency(price: dict[str, Any], currency: str, field: str) -> None:
 
 
 async def _invalidate(cache: Cache, *keys: str) -> None:
-    """After a catalog write: drop the cached documents it changed and every listing page."""
+    """After a catalog write: drop the cached documents it changed and every listing page.
+    With Redis down the write still stands and this does not fail: the cache fences itself
+    off everything cached before once Redis is back (see platform/cache.py)."""
     await cache.invalidate(*keys)
     await cache.bump(LISTING)
 

@@ -22,6 +22,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from .errors import RateLimited
+from .redisx import stop_if_cancelled
 
 # KEYS: bucket. ARGV: now (ms), emission interval (ms), burst (requests).
 # Returns {allowed, remaining, retry after (ms), reset (ms)}.
@@ -158,12 +159,22 @@ class AddressLimit:
                 self.blocked[address] = now + int(wait_ms) / 1000
 
     async def run(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self.every)
+            stop_if_cancelled()
             try:
                 await self.settle()
-            except (OSError, redis.exceptions.RedisError) as e:  # counts are dropped: fail open
-                log.warning("could not settle the API rate limit: %r", e)
+            except (OSError, redis.exceptions.RedisError) as e:
+                # Fail open: the counts are dropped, and each process only holds an address
+                # to a burst per interval until Redis is back. Said once, not twice a second.
+                if not failing:
+                    log.warning("cannot settle the API rate limit; only local bursts are limited: %r", e)
+                failing = True
+            else:
+                if failing:
+                    log.info("the API rate limit is settled with Redis again")
+                failing = False
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     port: int = _conventional("PORT", 8080)
     database_url: str = _conventional("DATABASE_URL", "")
     redis_url: str = _conventional("REDIS_URL", "")
+    redis_timeout: float = Field(0.5, gt=0, le=30)  # seconds a Redis connect or reply may take
     data_dir: Path = Path(".shopflow")
 
     migrate_on_start: bool = True

@@ -50,12 +50,12 @@ async def test_unknown_and_unlisted_products_are_404(
 async def test_writes_invalidate_the_cached_detail(
     client: Any, staff: dict[str, str], catalog: Catalog, app: Any
 ) -> None:
-    from shopflow.keys import REDIS
+    from shopflow.keys import CACHE, REDIS
 
     mug = by_name(catalog, "Red Ceramic Mug")
     await detail(client, mug["id"])
     await detail(client, mug["slug"])
-    assert await app[REDIS].exists(f"cache:catalog:product:{mug['id']}")
+    assert await app[REDIS].exists(app[CACHE].redis_key(f"catalog:product:{mug['id']}"))
 
     sku = mug["variants"][0]["sku"]
     resp = await client.put(f"/api/v1/inventory/{sku}", json={"on_hand": 42}, headers=staff)
