@@ -228,6 +228,9 @@ async def test_when_stripe_is_down_nothing_is_held_and_the_cart_can_try_again(
     assert down.status == 503 and "Retry-After" in down.headers
     assert await stock(db, "SHIRT-M") == (3, 0)
     assert await db.fetchval("SELECT status FROM orders") == "cancelled"
+    sample = metric_samples(await (await client.get("/metrics")).text())
+    assert sample['payment_failures_total{provider="stripe",reason="not_started"}'] == 1
+    assert sample['orders_cancelled_total{reason="payment_not_started"}'] == 1
     assert (await checkout(client, cart, provider="manual")).status == 201
 
 
