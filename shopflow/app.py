@@ -35,7 +35,6 @@ from .keys import (
     HTTP,
     LIMITER,
     METRICS,
-    PAYMENTS,
     REDIS,
     SETTINGS,
     TRAFFIC,
@@ -124,7 +123,6 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def checkout_ctx(app: web.Application) -> AsyncIterator[None]:
     co = app[CHECKOUT] = build_checkout(app[SETTINGS], app[DB], app[REDIS], app[CACHE], app[METRICS])
-    app[PAYMENTS] = co.payments
     async with running(co.stock):
         yield
     await co.payments.close()

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 
     from .auth.service import Auth
     from .checkout.context import Checkout
-    from .checkout.payments import Payments
     from .platform.cache import Cache
     from .platform.db import Database
     from .platform.dependencies import Dependencies
@@ -35,4 +34,3 @@ HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")  # outbound: sign-i
 OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
 CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
-PAYMENTS: web.AppKey[Payments] = web.AppKey("payments")

@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
-from shopflow.keys import PAYMENTS, REDIS, SETTINGS
+from shopflow.keys import CHECKOUT, REDIS, SETTINGS
 from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
@@ -176,7 +176,7 @@ async def test_a_worker_killed_in_the_middle_of_a_refund_refunds_once(
     placed = await _place(client, shop)
     await _approve(placed["payment"]["approve_url"])
     ref = await db.fetchval("SELECT payment_ref FROM orders")
-    await app[PAYMENTS].get("paypal").capture(ref)  # PayPal takes the money, but the news is late:
+    await app[CHECKOUT].payments.get("paypal").capture(ref)  # PayPal takes the money, but the news is late:
     await db.execute("UPDATE reservations SET expires_at = now() - interval '1 second'")
     await run_worker(app[SETTINGS], expire_orders)
     await db.execute("UPDATE stock SET on_hand = 0 WHERE sku = 'SHIRT-S'")  # and the stock is gone
