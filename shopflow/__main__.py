@@ -103,17 +103,17 @@ def _kept_secret(data_dir: Path, name: str) -> str:
 async def _create_user(settings: Settings, email: str, password: str, name: str, role: str) -> str:
     from .auth.passwords import PasswordHasher
     from .auth.service import create_user
-    from .platform.db import Database, create_pool
+    from .platform.db import Database
 
     pepper = settings.password_pepper.get_secret_value()
     if len(pepper) < 16:
         raise SettingsError("SHOPFLOW_PASSWORD_PEPPER (16+ characters) must be set")
     hasher = PasswordHasher(settings.bcrypt_cost, pepper.encode(), 1)
-    pool = await create_pool(settings.database_url, min_size=1, max_size=1)
+    db = await Database.open(settings, min_size=1, max_size=1)
     try:
-        user = await create_user(Database(pool, 10), hasher, email, password, name, role)
+        user = await create_user(db, hasher, email, password, name, role)
     finally:
-        await pool.close()
+        await db.pool.close()
         hasher.close()
     return str(user["id"])
 

@@ -30,6 +30,7 @@ from .keys import (
     AUTH,
     CACHE,
     CHECKOUT,
+    CONNECTIONS,
     DB,
     DEPENDENCIES,
     HTTP,
@@ -41,8 +42,8 @@ from .keys import (
 )
 from .platform import health
 from .platform.cache import Cache
+from .platform.connections import Connections, connections_ctx
 from .platform.db import Database
-from .platform.db import create_pool as create_pg_pool
 from .platform.dependencies import Dependencies, Dependency
 from .platform.metrics import Metrics
 from .platform.metrics_group import metrics_group_ctx
@@ -58,13 +59,8 @@ async def postgres_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if not settings.database_url:
         raise SettingsError("DATABASE_URL is not set (`shopflow dev` starts an embedded PostgreSQL)")
-    pool = await create_pg_pool(
-        settings.database_url,
-        min_size=settings.db_pool_min,
-        max_size=settings.db_pool_max,
-        statement_timeout=settings.db_statement_timeout,
-    )
-    db = app[DB] = Database(pool, settings.db_acquire_timeout)
+    db = app[DB] = await Database.open(settings, settings.db_pool_min, settings.db_pool_max)
+    pool = db.pool
     app[DEPENDENCIES].add("postgres", Dependency(lambda: db.fetchval("SELECT 1")))
     app[METRICS].gauge("db_pool_size", "Connections open in the DB pool", pool.get_size)
     app[METRICS].gauge("db_pool_in_use", "DB pool connections in use", db.in_use)
@@ -185,16 +181,31 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     """The whole shop as one aiohttp application; `metrics_dir` is shared with the other
     processes of one `serve --workers N`, so that /metrics answers for all of them."""
     settings = settings or load_settings()
-    app = web.Application(middlewares=[platform_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[platform_middleware],
+        client_max_size=settings.max_body_bytes,
+        handler_args={"keepalive_timeout": settings.keepalive_timeout},
+    )
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
     app[DEPENDENCIES] = Dependencies(metrics)
     headers = response_headers(production=not settings.dev)
     traffic = app[TRAFFIC] = Traffic(
-        settings.max_concurrent_requests, settings.request_timeout, metrics, headers
+        settings.max_concurrent_requests, settings.request_timeout, settings.max_queue_delay, metrics, headers
     )
     metrics.gauge("http_requests_in_flight", "HTTP requests being answered", lambda: traffic.in_flight)
-    app.cleanup_ctx.extend([traffic_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, checkout_ctx])
+    app[CONNECTIONS] = Connections(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_read_timeout,
+        per_address=settings.max_connections_per_address,
+        total=settings.max_connections,
+        trusted=settings.trusted_proxies,
+        metrics=metrics,
+        traffic=traffic,
+    )
+    app.cleanup_ctx.extend(
+        [traffic_ctx, connections_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, checkout_ctx]
+    )
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from .auth.service import Auth
     from .checkout.context import Checkout
     from .platform.cache import Cache
+    from .platform.connections import Connections
     from .platform.db import Database
     from .platform.dependencies import Dependencies
     from .platform.metrics import Metrics
@@ -28,6 +29,7 @@ REDIS: web.AppKey[ArqRedis] = web.AppKey("redis")  # one pool: cache, sessions, 
 METRICS: web.AppKey[Metrics] = web.AppKey("metrics")
 DEPENDENCIES: web.AppKey[Dependencies] = web.AppKey("dependencies")  # whether PostgreSQL and Redis answer
 TRAFFIC: web.AppKey[Traffic] = web.AppKey("traffic")
+CONNECTIONS: web.AppKey[Connections] = web.AppKey("connections")  # what each client may hold
 CACHE: web.AppKey[Cache] = web.AppKey("cache")
 LIMITER: web.AppKey[RateLimiter] = web.AppKey("limiter")
 HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")  # outbound: sign-in, payment providers

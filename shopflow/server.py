@@ -7,6 +7,7 @@ import gc
 import logging
 import multiprocessing
 import os
+import resource
 import shutil
 import signal
 import tempfile
@@ -18,6 +19,7 @@ import uvloop
 from aiohttp import web
 
 from .app import create_app
+from .platform.connections import ShopRunner
 from .platform.logs import AccessLogger, setup_logging
 from .platform.migrate import migrate
 from .platform.settings import Settings, load_settings
@@ -39,13 +41,28 @@ async def until_signalled() -> None:
     await stop.wait()
 
 
+def raise_open_files_limit(connections: int) -> None:
+    """Let the process open a descriptor per connection it may hold, and some to spare,
+    as far as the hard limit allows; say so when that is not enough."""
+    wanted = connections + 512  # pools, logs, the listening socket
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        soft = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        log.warning(
+            "open files limited to %d: fewer than max_connections (%d) will be served", soft, connections
+        )
+
+
 async def serve(
     settings: Settings, host: str, port: int, reuse_port: bool, metrics_dir: Path | None = None
 ) -> None:
     """Serve the app until SIGINT or SIGTERM, then finish in-flight requests and close the pools."""
     if settings.migrate_on_start and settings.database_url:
         await migrate(settings.database_url)
-    runner = web.AppRunner(
+    raise_open_files_limit(settings.max_connections)
+    runner = ShopRunner(
         create_app(settings, metrics_dir=metrics_dir),
         access_log_class=AccessLogger,
         access_log=logging.getLogger("shopflow.access") if settings.access_log else None,

@@ -14,10 +14,11 @@ from typing import Any
 
 import orjson
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, make_mocked_request
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 from pydantic import BaseModel, ValidationError
 from yarl import URL
 
+from shopflow.platform.connections import ShopRunner
 from shopflow.platform.endpoint import ENDPOINT_ATTR, Endpoint
 
 PROBLEM_JSON = "application/problem+json"
@@ -45,6 +46,13 @@ async def check_answer(app: web.Application, method: str, resp: ClientResponse) 
                 model.model_validate_json(body)
             except ValidationError as e:
                 raise AssertionError(f"{where}, a body {model.__name__} does not admit: {e}") from None
+
+
+class ShopServer(TestServer):
+    """The app on a loopback port, served as `shopflow serve` serves it (its connection policy)."""
+
+    async def _make_runner(self, **kwargs: Any) -> ShopRunner:
+        return ShopRunner(self.app, **kwargs)
 
 
 class ContractClient(TestClient):  # type: ignore[type-arg]

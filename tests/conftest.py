@@ -18,7 +18,7 @@ import asyncpg
 import pytest
 import redis.asyncio
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
@@ -26,7 +26,7 @@ from shopflow.keys import AUTH, DB
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
-from tests.client import ContractClient
+from tests.client import ContractClient, ShopServer
 
 JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 3
 PEPPER = "test-pepper-0123456789"
@@ -134,7 +134,7 @@ async def make_client(
     clients: list[TestClient] = []
 
     async def make(app: web.Application) -> TestClient:
-        client = ContractClient(TestServer(app))
+        client = ContractClient(ShopServer(app))
         await client.start_server()
         clients.append(client)
         return client

@@ -23,7 +23,7 @@ from shopflow.app import build_cache, build_checkout, running
 from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
 from shopflow.jobs import KEY, JobContext, job_context
 from shopflow.platform import mail
-from shopflow.platform.db import Database, create_pool
+from shopflow.platform.db import Database
 from shopflow.platform.metrics import Metrics
 from shopflow.platform.redisx import connect
 from shopflow.platform.settings import Settings
@@ -42,10 +42,7 @@ async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx["settings"]
     metrics: Metrics = ctx["metrics"]
     redis: ArqRedis = ctx["redis"]
-    pool = await create_pool(
-        settings.database_url, min_size=1, max_size=5, statement_timeout=settings.db_statement_timeout
-    )
-    db = Database(pool, settings.db_acquire_timeout)
+    db = await Database.open(settings, min_size=1, max_size=5)
     cache = build_cache(settings, redis, metrics)  # to drop what the jobs' writes change
     checkout = build_checkout(settings, db, redis, cache, metrics)
     ctx[KEY] = JobContext(settings, db, redis, checkout, f"{socket.gethostname()}:{os.getpid()}")

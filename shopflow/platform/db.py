@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from .errors import Unavailable
+from .settings import Settings
 
 
 class Executor(Protocol):
@@ -38,12 +39,22 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 
 async def create_pool(
-    dsn: str, *, min_size: int = 2, max_size: int = 20, statement_timeout: float = 10.0
+    dsn: str,
+    *,
+    min_size: int = 2,
+    max_size: int = 20,
+    statement_timeout: float = 10.0,
+    command_timeout: float = 2.0,
+    connect_timeout: float = 2.0,
 ) -> asyncpg.Pool:
+    """The pool; a server that stops answering (frozen, cut off) fails a query after
+    `command_timeout` and a connect after `connect_timeout`, whatever the server does."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
+        command_timeout=command_timeout,
+        timeout=connect_timeout,
         init=_init_connection,
         reset=_keep_session,
         server_settings={
@@ -80,8 +91,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.connection() as conn, conn.transaction():
-            yield conn
+        async with self.connection() as conn:
+            try:
+                async with conn.transaction():
+                    yield conn
+            except TimeoutError:
+                # The server did not answer in time: its connection is not worth a ROLLBACK
+                # that would wait as long again; closing it ends the transaction too.
+                conn.terminate()
+                raise
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
         async with self.connection() as conn:
@@ -98,6 +116,19 @@ class Database:
     async def execute(self, query: str, *args: Any) -> str:
         async with self.connection() as conn:
             return await conn.execute(query, *args)
+
+    @classmethod
+    async def open(cls, settings: Settings, min_size: int, max_size: int) -> Database:
+        """A pool on `settings.database_url` with the settings' timeouts; close its `pool`."""
+        pool = await create_pool(
+            settings.database_url,
+            min_size=min_size,
+            max_size=max_size,
+            statement_timeout=settings.db_statement_timeout,
+            command_timeout=settings.db_command_timeout,
+            connect_timeout=settings.db_connect_timeout,
+        )
+        return cls(pool, settings.db_acquire_timeout)
 
     def in_use(self) -> int:
         return self.pool.get_size() - self.pool.get_idle_size()

@@ -6,11 +6,14 @@
     ├── Forbidden            403 forbidden
     ├── NotFound             404 not_found
     ├── MethodNotAllowed     405 method_not_allowed
+    ├── RequestTimeout       408 request_timeout
     ├── Conflict             409 conflict
     ├── PayloadTooLarge      413 payload_too_large
+    ├── URITooLong           414 uri_too_long
     ├── UnsupportedMediaType 415 unsupported_media_type
     ├── Invalid              422 validation_failed (with field errors)
     ├── RateLimited          429 rate_limited (with Retry-After)
+    ├── HeadersTooLarge      431 headers_too_large
     └── Unavailable          503 unavailable (with Retry-After)
 
 Components subclass these with their own `code` (e.g. `ProductNotFound.code = "product_not_found"`).
@@ -89,6 +92,12 @@ class MethodNotAllowed(AppError):
     title = "Method not allowed"
 
 
+class RequestTimeout(AppError):
+    status = 408
+    code = "request_timeout"
+    title = "The request did not arrive in time"
+
+
 class Conflict(AppError):
     status = 409
     code = "conflict"
@@ -99,6 +108,12 @@ class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
     title = "Payload too large"
+
+
+class URITooLong(AppError):
+    status = 414
+    code = "uri_too_long"
+    title = "URI too long"
 
 
 class UnsupportedMediaType(AppError):
@@ -117,6 +132,12 @@ class RateLimited(AppError):
     status = 429
     code = "rate_limited"
     title = "Too many requests"
+
+
+class HeadersTooLarge(AppError):
+    status = 431
+    code = "headers_too_large"
+    title = "Request header fields too large"
 
 
 class Unavailable(AppError):

@@ -18,9 +18,11 @@ from typing import Any
 import asyncpg
 import redis.exceptions
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 
 from ..keys import TRAFFIC
 from . import errors
+from .connections import Connection
 from .jsonx import PROBLEM_JSON, dumps
 from .metrics import Metrics
 from .ratelimit import AddressLimit
@@ -28,6 +30,7 @@ from .ratelimit import AddressLimit
 log = logging.getLogger("shopflow.http")
 
 REQUEST_ID = web.RequestKey("request_id", str)
+PROBES = frozenset({"/healthz", "/readyz", "/metrics"})  # never refused for load
 # What protects a JSON API; HTML pages add their own CSP, Referrer-Policy and COOP.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY"}
 HSTS = "max-age=63072000; includeSubDomains"
@@ -72,12 +75,17 @@ class Traffic:
     past its deadline has its task cancelled, and the middleware answers 503 for it.
     """
 
-    def __init__(self, limit: int, timeout: float, metrics: Metrics, headers: dict[str, str]) -> None:
+    def __init__(
+        self, limit: int, timeout: float, max_queue_delay: float, metrics: Metrics, headers: dict[str, str]
+    ) -> None:
         self.limit = limit
         self.timeout = timeout
+        self.max_queue_delay = max_queue_delay
         self.metrics = metrics
         self.headers = headers  # added to every response
         self.in_flight = 0
+        self.shed = metrics.counter("http_requests_shed", "Requests answered 503 unheard", ("reason",)).values
+        self._reported = 0
         self.address_limit: AddressLimit | None = None  # on /api/, once Redis is there
         self.deadlines: dict[asyncio.Task[Any], float] = {}
         self.timed_out: set[asyncio.Task[Any]] = set()
@@ -88,9 +96,23 @@ class Traffic:
         given = request.headers.get("X-Request-ID")
         if given and len(given) <= 128 and given.isascii() and given.isprintable():
             return given
+        return self.new_request_id()
+
+    def new_request_id(self) -> str:
         return f"{self._prefix}{next(self._ids):012x}"  # unique without a syscall per request
 
+    def refuse(self, reason: str, rid: str) -> web.Response:
+        """503 for a request not let in (`reason`: in_flight, queued)."""
+        self.shed[(reason,)] += 1
+        detail = (
+            "too many requests in flight"
+            if reason == "in_flight"
+            else "too busy to start this request in time"
+        )
+        return problem_response(errors.Unavailable(f"{detail}; retry shortly"), rid)
+
     async def sweep(self) -> None:
+        """Cut off requests past their deadline; say once a second how many were shed."""
         while True:
             await asyncio.sleep(min(1.0, self.timeout / 4))
             now = time.perf_counter()
@@ -98,6 +120,9 @@ class Traffic:
                 if deadline <= now and task not in self.timed_out:
                     self.timed_out.add(task)
                     task.cancel()
+            if (shed := sum(self.shed.values())) != self._reported:
+                log.warning("requests shed: %d in all, %s", shed, dict(sorted(self.shed.items())))
+                self._reported = shed
 
 
 async def traffic_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -128,24 +153,53 @@ def response_headers(production: bool) -> dict[str, str]:
     return {**SECURITY_HEADERS, "Strict-Transport-Security": HSTS} if production else dict(SECURITY_HEADERS)
 
 
+def _queued(request: web.Request, start: float) -> float:
+    """Seconds since the request's headers arrived: how long it waited for the event loop."""
+    conn = request.protocol
+    return start - conn.received_at if isinstance(conn, Connection) and conn.received_at else 0.0
+
+
+async def _read_body(request: web.Request, rid: str) -> errors.AppError | None:
+    """Read the body before the request holds a slot, so that a slow sender holds none (the
+    connection's policy closes one that stops sending); what was wrong with it, if anything.
+    A multipart body (an upload) is left to its handler to stream."""
+    if request.content_type.startswith("multipart/"):
+        return None
+    try:
+        await request.read()
+    except web.HTTPException as e:  # larger than client_max_size
+        return _as_problem(e, request, rid)
+    except ConnectionError:
+        return errors.RequestTimeout("the request's body stopped arriving")
+    except RequestPayloadError as e:
+        return errors.BadRequest(f"the request's body is malformed: {e}")
+    return None
+
+
 @web.middleware
 async def platform_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     traffic = request.app[TRAFFIC]  # everything this needs, in one lookup
     rid = request[REQUEST_ID] = traffic.request_id(request)
     start = time.perf_counter()
     response: web.StreamResponse
+    probe = request.path in PROBES  # answered however busy the process is
     if "\x00" in request.path:  # names nothing, and PostgreSQL text cannot hold it
         response = problem_response(errors.NotFound("no such resource"), rid)
-    elif traffic.in_flight >= traffic.limit:
-        response = problem_response(errors.Unavailable("too many requests in flight"), rid)
+    elif not probe and traffic.in_flight >= traffic.limit:
+        response = traffic.refuse("in_flight", rid)
+    elif not probe and _queued(request, start) > traffic.max_queue_delay:
+        response = traffic.refuse("queued", rid)
     elif (
         traffic.address_limit is not None
         and request.path.startswith("/api/")
         and (refused := traffic.address_limit.admit(request)) is not None
     ):
         response = problem_response(refused, rid)
+    elif request.body_exists and (malformed := await _read_body(request, rid)) is not None:
+        response = problem_response(malformed, rid)
     else:
-        traffic.in_flight += 1
+        counted = not probe
+        traffic.in_flight += counted
         task = request.task
         traffic.deadlines[task] = start + traffic.timeout
         try:
@@ -159,7 +213,7 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
         except Exception as exc:  # everything else becomes a problem document
             response = problem_response(_as_problem(exc, request, rid), rid)
         finally:
-            traffic.in_flight -= 1
+            traffic.in_flight -= counted
             del traffic.deadlines[task]
             traffic.timed_out.discard(task)
     if not response.prepared:

@@ -74,11 +74,20 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(2, ge=0)
     db_pool_max: int = Field(20, ge=1)
     db_acquire_timeout: float = Field(2.0, gt=0)
-    db_statement_timeout: float = Field(10.0, gt=0)
+    db_statement_timeout: float = Field(10.0, gt=0)  # the server cancels a longer statement
+    db_command_timeout: float = Field(2.0, gt=0)  # we stop waiting for an answer (a frozen server)
+    db_connect_timeout: float = Field(2.0, gt=0)
 
     max_concurrent_requests: int = Field(1000, ge=1)
     request_timeout: float = Field(30.0, gt=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # Slow or greedy clients (see README, "Production"): seconds, then connection caps.
+    max_queue_delay: float = Field(0.5, gt=0)  # a request that waited longer to start is answered 503
+    header_timeout: float = Field(10.0, gt=0)  # for a request's headers, from its first byte
+    body_read_timeout: float = Field(5.0, gt=0)  # between two reads of a request's body
+    keepalive_timeout: float = Field(75.0, gt=0)  # an idle connection is closed after this
+    max_connections: int = Field(10_000, ge=1)  # per web process; more are answered 503
+    max_connections_per_address: int = Field(256, ge=1)  # trusted proxies excepted
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
