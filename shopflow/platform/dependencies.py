@@ -70,7 +70,8 @@ class Dependencies:
         on_change = self._deps[name].on_change
         if on_change is not None:
             try:
-                await on_change(now == OK)
+                async with asyncio.timeout(self.timeout):  # /readyz waits for this
+                    await on_change(now == OK)
             except Exception:
                 log.warning("reacting to %s's change failed", name, exc_info=True)
 
