@@ -87,7 +87,7 @@ class Settings(BaseSettings):
     body_read_timeout: float = Field(5.0, gt=0)  # between two reads of a request's body
     keepalive_timeout: float = Field(75.0, gt=0)  # an idle connection is closed after this
     max_connections: int = Field(10_000, ge=1)  # per web process; more are answered 503
-    max_connections_per_address: int = Field(256, ge=1)  # trusted proxies excepted
+    max_connections_per_address: int = Field(1024, ge=1)  # trusted proxies excepted
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
