@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable
 from enum import IntEnum
@@ -209,10 +210,10 @@ class Connection(RequestHandler):
             self.request_line = data[:200]
         super().data_received(data)
         if self._request_count != count:  # a request's headers are complete
-            now = self.received_at = self._loop.time()
+            self.received_at = time.perf_counter()  # the middleware's clock
             payload = self._messages[-1][1] if self._messages else None
             self.body = payload if payload is not None and not payload.is_eof() else None
-            self._await_body(now)
+            self._await_body(self._loop.time())
         elif self.phase == Phase.BODY:
             self._await_body(self._loop.time())
 
