@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, JsonValue, field_validator
 
 from ..platform.countries import COUNTRIES
 from ..platform.endpoint import Body, Query
-from ..platform.models import CURSOR, MoneyOut, Page, Timestamp
+from ..platform.models import CURSOR, MoneyOut, Page
 
 Provider = Literal["stripe", "paypal", "manual"]
 
@@ -233,8 +233,8 @@ class Refund(Body):
 
 class OrderFilter(Query):
     status: OrderStatus | None = None
-    created_from: Timestamp | None = Field(None, alias="from")
-    created_to: Timestamp | None = Field(None, alias="to")
+    created_from: datetime | None = Field(None, alias="from")
+    created_to: datetime | None = Field(None, alias="to")
     limit: int = Field(20, ge=1, le=100)
     cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="`next_cursor` of a page")
 

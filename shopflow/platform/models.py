@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from typing import Any, ClassVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from .endpoint import Body
 
@@ -25,19 +16,6 @@ class Money(Body):
 
 # Cursors are opaque, but always URL-safe base64 without padding.
 CURSOR = r"^[A-Za-z0-9_-]*$"
-
-
-def _utc_representable(at: datetime) -> datetime:
-    # the driver moves every time to UTC, which overflows at the ends of the calendar
-    try:
-        at.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("out of the range of times the shop keeps") from None
-    return at
-
-
-# A time given in a query or body, for comparing with timestamptz columns.
-Timestamp = Annotated[datetime, AfterValidator(_utc_representable)]
 
 
 class MoneyOut(BaseModel):
