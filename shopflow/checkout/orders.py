@@ -255,17 +255,18 @@ async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> st
     return str(row["payment_ref"])
 
 
-async def expire(co: Checkout, order_id: UUID) -> bool:
-    """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
+async def expire_batch(co: Checkout, limit: int) -> int:
+    """Cancel up to `limit` unpaid orders whose reservation expired, giving their stock back,
+    in one transaction; how many. Orders locked elsewhere wait for the next batch."""
     async with co.db.transaction() as conn:
-        order = await queries.fetch_order_row(conn, order_id, lock=True)
-        if order is None or order["status"] != OrderStatus.PENDING_PAYMENT:
-            return False
-        moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
-        await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
-    co.stock.moved(moves)
-    co.sales.cancelled(CancelReason.EXPIRED)
-    return True
+        order_ids = await queries.lock_expired_orders(conn, limit)
+        if not order_ids:
+            return 0
+        rows = await queries.move_many_reservations(conn, order_ids, Reservation.HELD, Reservation.RELEASED)
+        expired = await queries.cancel_orders(conn, order_ids, "not paid in time; the stock was released")
+    co.stock.moved(stock_moves(rows, Reservation.HELD, Reservation.RELEASED))
+    co.sales.cancelled(CancelReason.EXPIRED, expired)
+    return expired
 
 
 async def refund_rest(
