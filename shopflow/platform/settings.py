@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(1000, ge=1)
     request_timeout: float = Field(30.0, gt=0)
     max_body_bytes: int = Field(1_048_576, ge=1024)
+    # seconds a request holds its Idempotency-Key unless its process renews the hold (every
+    # fifth of it); a key whose process died is taken over by a retry this long after
+    idempotency_lease: float = Field(5.0, ge=1, le=300)
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
