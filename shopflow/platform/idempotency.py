@@ -107,7 +107,8 @@ class Leases:
             if not self._held:
                 continue
             try:
-                await self._renew(list(self._held))
+                async with asyncio.timeout(self.lease):  # a lost connection must not stall renewals
+                    await self._renew(list(self._held))
             except Exception as e:  # the database is away: the leases run out, as they should
                 if not self._failing:
                     log.warning("cannot renew the leases of Idempotency-Keys: %r", e)
