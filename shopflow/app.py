@@ -34,6 +34,7 @@ from .keys import (
     DB,
     DEPENDENCIES,
     HTTP,
+    IDEMPOTENCY,
     LIMITER,
     METRICS,
     REDIS,
@@ -45,6 +46,7 @@ from .platform.cache import Cache
 from .platform.connections import Connections, connections_ctx
 from .platform.db import Database
 from .platform.dependencies import Dependencies, Dependency
+from .platform.idempotency import Leases
 from .platform.metrics import Metrics
 from .platform.metrics_group import metrics_group_ctx
 from .platform.middleware import Traffic, platform_middleware, response_headers, traffic_ctx
@@ -98,6 +100,15 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await redis.aclose()
+
+
+async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The leases on the Idempotency-Keys this process is running, renewed in the background."""
+    leases = app[IDEMPOTENCY] = Leases(app[DB], app[SETTINGS].idempotency_lease)
+    task = asyncio.create_task(leases.run())
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def build_cache(settings: Settings, redis: ArqRedis, metrics: Metrics) -> Cache:
@@ -204,7 +215,16 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
         traffic=traffic,
     )
     app.cleanup_ctx.extend(
-        [traffic_ctx, connections_ctx, postgres_ctx, redis_ctx, http_ctx, auth_ctx, checkout_ctx]
+        [
+            traffic_ctx,
+            connections_ctx,
+            postgres_ctx,
+            idempotency_ctx,
+            redis_ctx,
+            http_ctx,
+            auth_ctx,
+            checkout_ctx,
+        ]
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .platform.connections import Connections
     from .platform.db import Database
     from .platform.dependencies import Dependencies
+    from .platform.idempotency import Leases
     from .platform.metrics import Metrics
     from .platform.middleware import Traffic
     from .platform.ratelimit import RateLimiter
@@ -36,3 +37,4 @@ HTTP: web.AppKey[aiohttp.ClientSession] = web.AppKey("http")  # outbound: sign-i
 OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
 CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
+IDEMPOTENCY: web.AppKey[Leases] = web.AppKey("idempotency")  # the Idempotency-Keys this process runs

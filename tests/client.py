@@ -52,7 +52,7 @@ class ShopServer(TestServer):
     """The app on a loopback port, served as `shopflow serve` serves it (its connection policy)."""
 
     async def _make_runner(self, **kwargs: Any) -> ShopRunner:
-        return ShopRunner(self.app, **kwargs)
+        return ShopRunner(self.app, shutdown_timeout=5, **kwargs)  # a request left running: 5 s, not 60
 
 
 class ContractClient(TestClient):  # type: ignore[type-arg]

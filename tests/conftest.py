@@ -7,13 +7,16 @@ started from their wheels in a temporary directory.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import asyncpg
 import pytest
 import redis.asyncio
@@ -22,7 +25,7 @@ from aiohttp.test_utils import TestClient
 
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
-from shopflow.keys import AUTH, DB
+from shopflow.keys import AUTH, DB, TRAFFIC
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis
 from shopflow.platform.migrate import migrate
 from shopflow.platform.settings import Settings
@@ -31,6 +34,8 @@ from tests.client import ContractClient, ShopServer
 JWT_SECRET = "test-jwt-secret-" + "0123456789abcdef" * 3
 PEPPER = "test-pepper-0123456789"
 TEMPLATE = "shopflow_test_template"
+# A request that hangs fails its test with a traceback well before the test's own timeout.
+CLIENT_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 
 def with_database(url: str, name: str) -> str:
@@ -134,14 +139,25 @@ async def make_client(
     clients: list[TestClient] = []
 
     async def make(app: web.Application) -> TestClient:
-        client = ContractClient(ShopServer(app))
+        client = ContractClient(ShopServer(app), timeout=CLIENT_TIMEOUT)
         await client.start_server()
         clients.append(client)
         return client
 
     yield make
     for client in clients:
+        report_stuck_requests(client)
         await client.close()
+
+
+def report_stuck_requests(client: TestClient) -> None:
+    """Print where requests still running at the end of a test are stuck (pytest shows it
+    with a failure), since closing the server waits for them."""
+    if client.app is None:
+        return
+    for task in client.app[TRAFFIC].deadlines:
+        stack = "".join(traceback.format_list(traceback.extract_stack(task.get_stack()[-1])))
+        print(f"a request still running at the end of the test:\n{stack}", file=sys.stderr)
 
 
 @pytest.fixture

@@ -20,7 +20,14 @@ from arq.utils import to_seconds
 from arq.worker import func
 
 from shopflow.app import build_cache, build_checkout, running
-from shopflow.checkout.tasks import clean_up, expire_orders, reconcile_payments, relay_jobs, run_job
+from shopflow.checkout.tasks import (
+    EXPIRY_RUN,
+    clean_up,
+    expire_orders,
+    reconcile_payments,
+    relay_jobs,
+    run_job,
+)
 from shopflow.jobs import KEY, JobContext, job_context
 from shopflow.platform import mail
 from shopflow.platform.db import Database
@@ -95,7 +102,7 @@ FUNCTIONS: list[Any] = [heartbeat, send_mail, run_job]
 CRON_JOBS = [
     cron(heartbeat, second={0, 30}, run_at_startup=True, timeout=20),
     cron(relay_mail, second=15, timeout=60),
-    cron(expire_orders, second=5, run_at_startup=True, timeout=50),
+    cron(expire_orders, second=5, run_at_startup=True, timeout=EXPIRY_RUN + 10),
     cron(relay_jobs, second=25, timeout=60),
     cron(reconcile_payments, minute=set(range(0, 60, 5)), second=50, timeout=240),
     cron(clean_up, minute=17, second=40, timeout=300),

@@ -7,12 +7,19 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any, get_args
 
 import jwt
 
 from .errors import InvalidToken
+from .models import Role
 
 ACCESS = "access"
+LEEWAY = 5  # seconds of clock difference allowed on exp, iat and nbf
+DATES = ("exp", "iat", "nbf")
+REQUIRED = ("sub", "sid", "role", "typ", "iss", "aud", *DATES)
+NUMERIC_DATES = range(0, 253402300800)  # 1970 to the end of 9999, as `issue` writes them
+ROLES = frozenset(get_args(Role))
 VERIFIED_MAX = 4096  # a hot set per process; each entry is ~600 bytes
 
 
@@ -78,12 +85,25 @@ class AccessTokens:
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=5,
-                options={"require": ["sub", "sid", "typ", "iss", "aud", "iat", "nbf", "exp"]},
+                leeway=LEEWAY,
+                options={"require": list(REQUIRED), "strict_aud": True},
             )
-            if claims["typ"] != ACCESS or not isinstance(claims["sid"], str):
-                raise InvalidToken("not an access token")
-            user_id = uuid.UUID(claims["sub"])
-            return float(claims["exp"]), Claims(user_id, claims["sid"], str(claims.get("role", "customer")))
-        except (jwt.PyJWTError, ValueError, TypeError) as e:
+            return _checked(claims)
+        # PyJWT coerces what it checks (int("123") passes for exp) and may overflow on it
+        except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as e:
             raise InvalidToken("the access token is not valid") from e
+
+
+def _checked(claims: dict[str, Any]) -> tuple[float, Claims]:
+    """The expiry and claims of a decoded token, each claim of the type `issue` writes;
+    ValueError on any other, so a token with the key but not of our making never passes."""
+    if any(type(claims[name]) is not int or claims[name] not in NUMERIC_DATES for name in DATES):
+        raise ValueError("exp, iat and nbf must be integer seconds in the years 1970-9999")
+    if any(type(claims[name]) is not str for name in ("sub", "sid", "typ", "role")):
+        raise ValueError("sub, sid, typ and role must be strings")
+    user_id = uuid.UUID(claims["sub"])
+    if str(user_id) != claims["sub"] or not claims["sid"] or claims["role"] not in ROLES:
+        raise ValueError("not a subject, session and role of ours")
+    if claims["typ"] != ACCESS:
+        raise ValueError("not an access token")
+    return float(claims["exp"]), Claims(user_id, claims["sid"], claims["role"])

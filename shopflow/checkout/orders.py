@@ -22,6 +22,7 @@ import asyncpg
 
 from ..catalog.interface import StockMove
 from ..platform.db import Database, Executor
+from ..platform.idempotency import Claim
 from . import access, cart_queries, queries
 from .carts import Caller, may_see
 from .context import Checkout, Pricing
@@ -119,16 +120,21 @@ class PlacedOrder:
     token: str | None  # a guest order's secret: the buyer hears it once, here
 
 
-async def place_order(co: Checkout, cart_id: UUID, caller: Caller, request: dict[str, Any]) -> PlacedOrder:
+async def place_order(
+    co: Checkout, cart_id: UUID, caller: Caller, request: dict[str, Any], claim: Claim | None
+) -> PlacedOrder:
     """Turn the cart into an order, holding its stock, in one transaction of two statements:
     the cart and its SKUs' stock rows are locked (in key order) and checked; if any SKU is
-    short, nothing is held (409)."""
+    short, nothing is held (409). The request's Idempotency-Key names the order in the same
+    transaction."""
     async with co.db.transaction() as conn:
         rows = await cart_queries.lock_cart_for_checkout(conn, cart_id)
         lines = _lines_to_order(rows, caller)
         wanted = _check_stock(lines)
         values = _order_values(co.pricing, rows[0]["user_id"] or caller.user_id, cart_id, lines, request)
         token = _guest_secret(co, values)
+        if claim is not None:
+            await claim.made(conn, values["id"])
         order = await _insert_order(conn, values, lines, wanted, co.pricing.reservation_ttl)
     co.stock.moved(_held(lines, wanted))
     return PlacedOrder(order, _placed_record(order, lines), token)
@@ -234,10 +240,12 @@ async def attach_payment(db: Database, order_id: UUID, ref: str | None) -> None:
     await queries.set_payment(db, order_id, PaymentStatus.PENDING, ref)
 
 
-async def abandon(co: Checkout, order_id: UUID, note: str) -> None:
+async def abandon(co: Checkout, order_id: UUID, note: str, claim: Claim | None) -> None:
     """Cancel an order whose payment could not even start: its stock goes back, and its cart
-    opens again so that the buyer can retry."""
+    opens again so that the buyer can retry (with the same Idempotency-Key, too)."""
     async with co.db.transaction() as conn:
+        if claim is not None:
+            await claim.undone(conn)
         moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
         await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
@@ -255,17 +263,18 @@ async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> st
     return str(row["payment_ref"])
 
 
-async def expire(co: Checkout, order_id: UUID) -> bool:
-    """Cancel an unpaid order whose reservation expired and give its stock back; idempotent."""
+async def expire_batch(co: Checkout, limit: int) -> int:
+    """Cancel up to `limit` unpaid orders whose reservation expired, giving their stock back,
+    in one transaction; how many. Orders locked elsewhere wait for the next batch."""
     async with co.db.transaction() as conn:
-        order = await queries.fetch_order_row(conn, order_id, lock=True)
-        if order is None or order["status"] != OrderStatus.PENDING_PAYMENT:
-            return False
-        moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
-        await move_status(conn, order_id, OrderStatus.CANCELLED, "not paid in time; the stock was released")
-    co.stock.moved(moves)
-    co.sales.cancelled(CancelReason.EXPIRED)
-    return True
+        order_ids = await queries.lock_expired_orders(conn, limit)
+        if not order_ids:
+            return 0
+        rows = await queries.move_many_reservations(conn, order_ids, Reservation.HELD, Reservation.RELEASED)
+        expired = await queries.cancel_orders(conn, order_ids, "not paid in time; the stock was released")
+    co.stock.moved(stock_moves(rows, Reservation.HELD, Reservation.RELEASED))
+    co.sales.cancelled(CancelReason.EXPIRED, expired)
+    return expired
 
 
 async def refund_rest(
@@ -319,9 +328,21 @@ async def deliver(db: Database, order_id: UUID) -> OrderRecord:
     return await staff_view(db, order_id)
 
 
-async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) -> OrderRecord:
+async def placed_again(co: Checkout, order_id: UUID) -> PlacedOrder:
+    """An order whose checkout died before answering, as `place_order` answered it."""
+    order = await queries.fetch_order_row(co.db, order_id)
+    if order is None:
+        raise OrderNotFound("no such order")
+    token = co.access.token(order_id) if order["user_id"] is None else None
+    return PlacedOrder(order, await staff_view(co.db, order_id), token)
+
+
+async def refund(
+    co: Checkout, order_id: UUID, amount: int | None, reason: str, claim: Claim | None
+) -> OrderRecord:
     """Refund part or all of what is left; the order row is locked through the provider call,
-    so two refunds cannot both spend the same money."""
+    so two refunds cannot both spend the same money. The request's Idempotency-Key names
+    the order in the refund's transaction: a retry after a crash answers, never refunds again."""
     async with co.db.transaction() as conn:
         order = await queries.fetch_order_row(conn, order_id, lock=True)
         if order is None:
@@ -343,5 +364,7 @@ async def refund(co: Checkout, order_id: UUID, amount: int | None, reason: str) 
         await queries.insert_refund(conn, order_id, amount, reason, ref)
         await move_status(conn, order_id, status, reason or f"refunded {amount}")
         await queries.set_payment(conn, order_id, PaymentStatus(status), refunded=refunded)
+        if claim is not None:  # last: the key row stays unlocked through the provider call
+            await claim.made(conn, order_id)
     co.sales.refunded(order["payment_provider"], order["currency"], amount, RefundReason.STAFF)
     return await staff_view(co.db, order_id)

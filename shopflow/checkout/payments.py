@@ -36,7 +36,11 @@ class Started:
 class Provider(Protocol):
     name: str
 
-    async def start(self, charge: Charge) -> Started: ...
+    async def start(self, charge: Charge) -> Started:
+        """Start the order's payment. A second start for the same order answers the first
+        (the request's idempotency key is the order's): a checkout resumed after a crash
+        starts it again to learn what the buyer pays with."""
+        ...
 
     async def refund(self, ref: str | None, charge: Charge, amount: int, key: str) -> str | None:
         """Give `amount` back; the provider's refund id. `key` makes a retry refund once."""

@@ -16,13 +16,13 @@ from .models import OrderStatus, PaymentStatus, Reservation
 # Stock
 
 
-async def _lock_order_stock(ex: Executor, order_id: UUID) -> None:
-    """Lock the stock rows of an order's reservations in key order, as checkout does, before
+async def _lock_order_stock(ex: Executor, order_ids: list[UUID]) -> None:
+    """Lock the stock rows of orders' reservations in key order, as checkout does, before
     changing them: rows locked in any other order could deadlock with a checkout."""
     await ex.execute(
-        "SELECT 1 FROM stock WHERE sku IN (SELECT sku FROM reservations WHERE order_id = $1)"
+        "SELECT 1 FROM stock WHERE sku IN (SELECT sku FROM reservations WHERE order_id = ANY($1::uuid[]))"
         " ORDER BY sku FOR UPDATE",
-        order_id,
+        order_ids,
     )
 
 
@@ -42,14 +42,22 @@ async def move_reservations(
     """Move an order's reservations in `from_state` to `to_state`, changing the stock to match;
     per SKU moved, its product, quantity and units now available (none the second time, so a
     move is idempotent)."""
-    await _lock_order_stock(ex, order_id)
+    return await move_many_reservations(ex, [order_id], from_state, to_state)
+
+
+async def move_many_reservations(
+    ex: Executor, order_ids: list[UUID], from_state: Reservation, to_state: Reservation
+) -> list[asyncpg.Record]:
+    """`move_reservations` for several orders at once: one row per SKU, their quantities summed."""
+    await _lock_order_stock(ex, order_ids)
     return await ex.fetch(
-        "WITH c AS (UPDATE reservations SET state = $3 WHERE order_id = $1 AND state = $2"
-        "           RETURNING sku, quantity),"
+        "WITH moved AS (UPDATE reservations SET state = $3 WHERE order_id = ANY($1::uuid[]) AND state = $2"
+        "               RETURNING sku, quantity),"
+        " c AS (SELECT sku, sum(quantity) AS quantity FROM moved GROUP BY sku),"
         f" s AS (UPDATE stock s SET {_STOCK_CHANGES[from_state, to_state]}, updated_at = now()"
         "       FROM c WHERE s.sku = c.sku RETURNING s.sku, c.quantity, s.on_hand - s.reserved AS available)"
         " SELECT v.product_id, s.quantity, s.available FROM s JOIN variants v ON v.sku = s.sku",
-        order_id,
+        order_ids,
         from_state,
         to_state,
     )
@@ -69,12 +77,32 @@ async def take_released(ex: Executor, order_id: UUID) -> list[asyncpg.Record]:
     return await move_reservations(ex, order_id, _RELEASED, _COMMITTED)
 
 
-async def expired_orders(ex: Executor, limit: int = 500) -> list[UUID]:
+async def lock_expired_orders(ex: Executor, limit: int) -> list[UUID]:
+    """Up to `limit` unpaid orders whose reservation expired, locked; those another
+    transaction holds (being paid, or expired by another worker) are skipped."""
     rows = await ex.fetch(
-        "SELECT DISTINCT order_id FROM reservations WHERE state = 'held' AND expires_at < now() LIMIT $1",
+        "SELECT id FROM orders WHERE status = $1"
+        " AND id IN (SELECT order_id FROM reservations WHERE state = 'held' AND expires_at < now())"
+        " LIMIT $2 FOR UPDATE SKIP LOCKED",
+        OrderStatus.PENDING_PAYMENT,
         limit,
     )
-    return [r["order_id"] for r in rows]
+    return [r["id"] for r in rows]
+
+
+async def cancel_orders(ex: Executor, order_ids: list[UUID], note: str) -> int:
+    """Cancel these unpaid orders, with their history rows and events; how many."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "WITH o AS (UPDATE orders SET status = $3, updated_at = now()"
+        "           WHERE id = ANY($1::uuid[]) AND status = $2 RETURNING id),"
+        " h AS (INSERT INTO order_history (order_id, status, note) SELECT id, $3, $4 FROM o),"
+        " e AS (INSERT INTO order_events (type, order_id, note) SELECT 'order.' || $3, id, $4 FROM o)"
+        " SELECT count(*) FROM o",
+        order_ids,
+        OrderStatus.PENDING_PAYMENT,
+        OrderStatus.CANCELLED,
+        note,
+    )
 
 
 # Orders

@@ -7,12 +7,12 @@ from uuid import UUID
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, STAFF_ROLES, optional_user, require_staff, require_user
-from ..keys import CHECKOUT
+from ..keys import CHECKOUT, IDEMPOTENCY
 from ..platform.endpoint import endpoint, path_uuid
-from ..platform.idempotency import idempotent
+from ..platform.idempotency import Claim, idempotent
 from ..platform.jsonx import json_response
 from . import carts, order_views, orders, service, settlement
-from .carts import Caller
+from .carts import STAFF, Caller
 from .models import (
     Cart,
     CheckoutRequest,
@@ -157,10 +157,13 @@ async def checkout(request: web.Request, body: CheckoutRequest) -> web.Response:
     co, caller = request.app[CHECKOUT], _caller(request)
     cart_id = path_uuid(request, "cart")
 
-    async def place() -> web.Response:
-        return json_response(await service.checkout(co, cart_id, caller, body), status=201)
+    async def place(claim: Claim | None) -> web.Response:
+        return json_response(await service.checkout(co, cart_id, caller, body, claim), status=201)
 
-    return await idempotent(request, co.db, str(caller.user_id or "guest"), place)
+    async def resume(order_id: UUID, claim: Claim) -> web.Response:
+        return json_response(await service.resume_checkout(co, order_id, claim), status=201)
+
+    return await idempotent(request, request.app[IDEMPOTENCY], str(caller.user_id or "guest"), place, resume)
 
 
 @routes.get("/api/v1/orders")
@@ -281,10 +284,13 @@ async def mark_paid(request: web.Request) -> web.Response:
 async def capture_order(request: web.Request, query: OrderAccess) -> web.Response:
     co, caller = request.app[CHECKOUT], _caller(request, query)
 
-    async def run() -> web.Response:
-        return json_response(await service.capture(co, path_uuid(request, "order"), caller))
+    async def run(claim: Claim | None) -> web.Response:
+        return json_response(await service.capture(co, path_uuid(request, "order"), caller, claim))
 
-    return await idempotent(request, co.db, str(caller.user_id or "guest"), run)
+    async def resume(order_id: UUID, claim: Claim) -> web.Response:
+        return json_response(await service.order_now(co, order_id, caller))
+
+    return await idempotent(request, request.app[IDEMPOTENCY], str(caller.user_id or "guest"), run, resume)
 
 
 @routes.post("/api/v1/orders/{order}/refund")
@@ -301,10 +307,13 @@ async def capture_order(request: web.Request, query: OrderAccess) -> web.Respons
 async def refund_order(request: web.Request, body: Refund) -> web.Response:
     co, order_id = request.app[CHECKOUT], path_uuid(request, "order")
 
-    async def run() -> web.Response:
-        return json_response(await orders.refund(co, order_id, body.amount, body.reason))
+    async def run(claim: Claim | None) -> web.Response:
+        return json_response(await orders.refund(co, order_id, body.amount, body.reason, claim))
 
-    return await idempotent(request, co.db, str(request[PRINCIPAL].user_id), run)
+    async def resume(refunded: UUID, claim: Claim) -> web.Response:  # never a second refund
+        return json_response(await service.order_now(co, refunded, STAFF))
+
+    return await idempotent(request, request.app[IDEMPOTENCY], str(request[PRINCIPAL].user_id), run, resume)
 
 
 @routes.post("/api/v1/webhooks/stripe")

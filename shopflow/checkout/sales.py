@@ -100,8 +100,8 @@ class Sales:
             self._paid.inc(self._provider(provider))
         self._revenue.inc(currency, amount=amount)
 
-    def cancelled(self, reason: CancelReason) -> None:
-        self._cancelled.inc(reason)
+    def cancelled(self, reason: CancelReason, orders: int = 1) -> None:
+        self._cancelled.inc(reason, amount=orders)
 
     def refunded(self, provider: str, currency: str, amount: int, reason: RefundReason) -> None:
         self._refunds.inc(self._provider(provider), reason)

@@ -18,6 +18,7 @@ from uuid import UUID
 import asyncpg
 
 from ..catalog.interface import StockMove
+from ..platform.idempotency import Claim
 from ..platform.mail import enqueue_mail, queue_mail
 from ..platform.outbox import enqueue_job, queue_job
 from . import order_views, orders, queries
@@ -39,9 +40,16 @@ STRIPE_EVENTS = frozenset(
 )
 
 
-async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, str] | None = None) -> Outcome:
+async def settle(
+    co: Checkout,
+    provider: Provider,
+    ref: str,
+    event: tuple[str, str] | None = None,
+    claim: Claim | None = None,
+) -> Outcome:
     """Bring the order paid through `ref` in line with what the provider says; with `event`
-    (id, type), only once per event. What happened."""
+    (id, type), only once per event; with an Idempotency-Key's `claim`, naming the order on
+    it in the same transaction. What happened."""
     state = await provider.status(ref)
     # the buyer agreed: take the money while the order still waits for it
     waiting = OrderStatus.PENDING_PAYMENT
@@ -55,6 +63,8 @@ async def settle(co: Checkout, provider: Provider, ref: str, event: tuple[str, s
         order_id = await queries.order_by_ref(conn, provider.name, ref)
         if order_id is None:
             return Outcome.UNKNOWN
+        if claim is not None:
+            await claim.made(conn, order_id)
         if state in (ProviderState.FAILED, ProviderState.CANCELLED):
             failed = await queries.fail_payment(conn, order_id, PaymentStatus(state))
         if state == ProviderState.PAID:

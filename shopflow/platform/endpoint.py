@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache, wraps
 from typing import Any, TypeVar
 from uuid import UUID
@@ -75,6 +75,16 @@ class Query(BaseModel):
         if not pattern.fullmatch(value):
             raise ValueError(f"must be {expected}")
         return value.upper() if pattern is _RFC3339 else value  # the parser takes T and Z only
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        if isinstance(value, datetime):
+            try:  # as the driver will: at the ends of the calendar, the offset overflows
+                value.astimezone(UTC)
+            except OverflowError:
+                raise ValueError("out of the range of times the shop keeps") from None
+        return value
 
 
 _RFC3339 = re.compile(

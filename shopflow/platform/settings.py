@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     keepalive_timeout: float = Field(75.0, gt=0)  # an idle connection is closed after this
     max_connections: int = Field(10_000, ge=1)  # per web process; more are answered 503
     max_connections_per_address: int = Field(1024, ge=1)  # trusted proxies excepted
+    # seconds a request holds its Idempotency-Key unless its process renews the hold (every
+    # fifth of it); a key whose process died is taken over by a retry this long after
+    idempotency_lease: float = Field(5.0, ge=1, le=300)
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off

@@ -11,6 +11,8 @@ import pytest
 
 from tests.catalog.conftest import Catalog, add_product
 
+RELEVANCE_1E400 = b'["relevance",1e400,"00000000-0000-4000-8000-000000000000"]'  # a double's infinity
+
 
 def cursor_of(position: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(position).encode()).rstrip(b"=").decode()
@@ -132,6 +134,16 @@ async def test_search_pages_by_relevance(client: Any, catalog: Catalog) -> None:
         ("sort=price_asc&cursor=" + cursor_of(["price_asc", 100, "not-a-uuid"]), "cursor"),
         ("cursor=" + cursor_of(["newest", "yesterday", str(uuid4())]), "cursor"),
         ("cursor=" + cursor_of(["newest", "2026-01-01T00:00:00", str(uuid4())]), "cursor"),
+        ("cursor=" + cursor_of(["newest", "0001-01-01T00:00:00+14:00", str(uuid4())]), "cursor"),
+        ("cursor=" + cursor_of(["newest", "9999-12-31T23:59:59-14:00", str(uuid4())]), "cursor"),
+        ("cursor=" + cursor_of(["newest", "2026-01-01T00:00:00+00:00", [str(uuid4())]]), "cursor"),
+        ("cursor=" + cursor_of(["newest", {"at": 1}, str(uuid4())]), "cursor"),
+        ("cursor=" + cursor_of(["newest\u0000", "2026-01-01T00:00:00+00:00", str(uuid4())]), "cursor"),
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", 2**63, str(uuid4())]), "cursor"),
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", 2**64, str(uuid4())]), "cursor"),
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", True, str(uuid4())]), "cursor"),
+        ("sort=price_asc&cursor=" + cursor_of(["price_asc", 1.5, str(uuid4())]), "cursor"),
+        ("q=mug&cursor=" + base64.urlsafe_b64encode(RELEVANCE_1E400).decode(), "cursor"),
         ("min_price=" + "9" * 30, "min_price"),
         ("q=" + "x" * 201, "q"),
     ],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,12 +12,13 @@ import asyncpg
 import pytest
 import stripe as StripeSdk
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from arq import cron
 
 from shopflow.app import create_app
 from shopflow.platform.settings import Settings
-from tests.providers import stripe
+from tests.providers import paypal, stripe
+from tests.providers.paypal import PayPalServer
 from tests.providers.stripe import localstripe
 from workers.settings import build_worker
 
@@ -132,6 +133,31 @@ async def stripe_shop(
         await http.delete(f"{stripe_server}/_config/data")
         await http.post(f"{stripe_server}/_config/webhooks/shopflow", data=hook)
     return app, client
+
+
+@pytest.fixture
+async def paypal_server() -> AsyncIterator[PayPalServer]:
+    fake = PayPalServer()
+    server = TestServer(fake.app())
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+@pytest.fixture
+async def paypal_shop(
+    make_settings: Callable[..., Any], make_client: Any, paypal_server: PayPalServer
+) -> tuple[web.Application, TestClient]:
+    app = create_app(
+        make_settings(
+            paypal_client_id=paypal.CLIENT_ID,
+            paypal_client_secret=paypal.SECRET,
+            paypal_webhook_id=paypal.WEBHOOK_ID,
+            paypal_api_base=paypal_server.base_url,
+        )
+    )
+    return app, await make_client(app)
 
 
 async def pay_with_card(stripe_server: str, intent_id: str, number: str = "4242424242424242") -> str:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import pytest
@@ -117,3 +120,46 @@ async def test_empty_cart_unknown_cart_and_bad_ids(client: Any) -> None:
     assert (await client.get("/api/v1/carts/nope")).status == 404
     assert (await client.get("/api/v1/orders/nope")).status == 404
     assert (await client.patch(f"/api/v1/carts/{cart}/items/nope", json={"quantity": 1})).status == 404
+
+
+def _cursor(position: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(position).encode()).rstrip(b"=").decode()
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/api/v1/events?cursor=WzkyMjMzNzIwMzY4NTQ3NzU4MDhd",  # [9223372036854775808]: past bigint
+        "/api/v1/events?cursor=" + _cursor([-(2**63) - 1]),
+        "/api/v1/events?cursor=" + _cursor([2**64]),
+        "/api/v1/events?cursor=" + _cursor([1.0]),
+        "/api/v1/events?cursor=" + _cursor([True]),
+        "/api/v1/events?cursor=" + _cursor(["1"]),
+        "/api/v1/events?cursor=" + _cursor([[1]]),
+        "/api/v1/events?cursor=" + _cursor({"id": 1}),
+        "/api/v1/events?cursor=" + _cursor([1, 2]),
+        "/api/v1/events?cursor=WzFlNDAwXQ",  # [1e400]
+        "/api/v1/orders?cursor=" + _cursor(["0001-01-01T00:00:00+14:00", str(uuid4())]),
+        "/api/v1/orders?cursor=" + _cursor(["9999-12-31T23:59:59-14:00", str(uuid4())]),
+        "/api/v1/orders?cursor=" + _cursor(["2026-01-01T00:00:00", str(uuid4())]),  # no time zone
+        "/api/v1/orders?cursor=" + _cursor(["2026-01-01T00:00:00+00:00", "not-a-uuid"]),
+        "/api/v1/orders?cursor=" + _cursor(["2026-01-01T00:00:00+00:00", [str(uuid4())]]),
+        "/api/v1/orders?cursor=" + _cursor([1767225600, str(uuid4())]),
+        "/api/v1/orders?cursor=" + _cursor(["2026-01-01T00:00:00\u0000+00:00", str(uuid4())]),
+    ],
+)
+async def test_cursors_a_list_did_not_make_are_422(client: Any, staff: dict[str, str], query: str) -> None:
+    resp = await client.get(query, headers=staff)
+    assert resp.status == 422, await resp.text()
+    body = await resp.json()
+    assert body["code"] == "validation_failed" and [e["field"] for e in body["errors"]] == ["cursor"]
+
+
+@pytest.mark.parametrize("bound", ["0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-14:00"])
+async def test_order_list_dates_at_the_ends_of_the_calendar(
+    client: Any, staff: dict[str, str], bound: str
+) -> None:
+    for name in ("from", "to"):
+        resp = await client.get(f"/api/v1/orders?{name}={bound}", headers=staff)
+        assert resp.status == 422, await resp.text()
+        assert [e["field"] for e in (await resp.json())["errors"]] == [name]

@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
-import pytest
-from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from shopflow.app import create_app
 from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
 from shopflow.keys import CHECKOUT, REDIS, SETTINGS
 from tests.conftest import sign_in
@@ -23,31 +19,6 @@ from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
 
 from .conftest import Shop, add, buyer, checkout, eventually, new_cart, run_worker, stock
-
-
-@pytest.fixture
-async def paypal_server() -> AsyncIterator[PayPalServer]:
-    fake = PayPalServer()
-    server = TestServer(fake.app())
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    yield fake
-    await server.close()
-
-
-@pytest.fixture
-async def paypal_shop(
-    make_settings: Callable[..., Any], make_client: Any, paypal_server: PayPalServer
-) -> tuple[web.Application, TestClient]:
-    app = create_app(
-        make_settings(
-            paypal_client_id=paypal.CLIENT_ID,
-            paypal_client_secret=paypal.SECRET,
-            paypal_webhook_id=paypal.WEBHOOK_ID,
-            paypal_api_base=paypal_server.base_url,
-        )
-    )
-    return app, await make_client(app)
 
 
 async def _place(client: TestClient, shop: Shop, quantity: int = 1) -> dict[str, Any]:

@@ -68,7 +68,9 @@ async def trickling(clients: list[RawClient], every: float, line: bytes) -> Asyn
     """Every client sends `line` each `every` seconds while this lasts."""
 
     async def trickle(client: RawClient) -> None:
-        while await client.send(line):
+        while True:
+            if not await client.send(line):
+                return
             await asyncio.sleep(every)
 
     tasks = [asyncio.create_task(trickle(c)) for c in clients]
@@ -134,7 +136,10 @@ async def test_slow_bodies_hold_no_request_slot(make_client: Any, make_settings:
     client = await make_client(create_app(settings))
     cart = await expect(await client.post("/api/v1/carts"), 201)
     path = f"/api/v1/carts/{cart['id']}/items"
-    head = f"POST {path} HTTP/1.1\r\nHost: shop\r\nContent-Type: application/json\r\nContent-Length: 65536\r\n\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: shop\r\n"
+        "Content-Type: application/json\r\nContent-Length: 65536\r\n\r\n"
+    )
     senders = [await RawClient.open(client.port) for _ in range(10)]
     for s in senders:
         await s.send(head.encode() + b'{"variant_id": "')
@@ -154,7 +159,9 @@ async def test_slow_bodies_hold_no_request_slot(make_client: Any, make_settings:
 
 async def test_requests_that_waited_too_long_to_start_are_shed(make_client: Any, make_settings: Any) -> None:
     async def busy(request: web.Request) -> web.Response:
-        time.sleep(0.03)  # a process whose loop has more work than time
+        until = time.perf_counter() + 0.03  # CPU work: a process whose loop has more to do than time
+        while time.perf_counter() < until:
+            pass
         return web.Response(text="done")
 
     app = create_app(make_settings(max_queue_delay=0.1))

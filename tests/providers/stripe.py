@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -12,6 +13,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+
+import aiohttp
+from aiohttp import web
 
 from shopflow.platform.embedded import free_port
 
@@ -62,3 +66,49 @@ def event(event_id: str, event_type: str, obj: dict[str, Any]) -> dict[str, Any]
         "api_version": "2024-06-20",
         "data": {"object": obj},
     }
+
+
+class StripeFront:
+    """Stripe in front of localstripe, with two things localstripe lacks: a POST sent again
+    with its Idempotency-Key gets the first answer, as Stripe does for 24 hours; and
+    PaymentIntent creations can be held, to catch a shop process inside one. `hold` is
+    "before" (Stripe never sees it) or "after" (Stripe made the intent; the answer never
+    leaves); `arrived` is set when one is held; `created` counts those Stripe made."""
+
+    def __init__(self, upstream: str, hold: str | None = None) -> None:
+        self.upstream = upstream
+        self.hold = hold
+        self.arrived = asyncio.Event()
+        self.released = asyncio.Event()  # set to let held requests end (the test's teardown)
+        self.created = 0
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{path:.*}", self.handle)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        key = request.headers.get("Idempotency-Key")
+        if request.method == "POST" and key in self.answers:
+            status, body = self.answers[key]
+            return web.Response(status=status, body=body, content_type="application/json")
+        creating = request.method == "POST" and request.path == "/v1/payment_intents"
+        if creating and self.hold == "before":
+            await self._held()
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(
+                request.method, self.upstream + request.path_qs, data=await request.read(), headers=headers
+            ) as resp,
+        ):
+            status, body = resp.status, await resp.read()
+        if request.method == "POST" and key is not None:
+            self.answers[key] = (status, body)
+        self.created += creating and status == 200
+        if creating and self.hold == "after":
+            await self._held()
+        return web.Response(status=status, body=body, content_type="application/json")
+
+    async def _held(self) -> None:
+        self.hold = None  # the next one goes through: it is the retry's
+        self.arrived.set()
+        await self.released.wait()
