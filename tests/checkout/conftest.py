@@ -121,11 +121,7 @@ async def stripe_shop(
     make_settings: Callable[..., Settings], make_client: Any, stripe_server: str
 ) -> tuple[web.Application, TestClient]:
     """A shop taking Stripe through localstripe, whose webhooks come to this shop."""
-    settings = make_settings(
-        stripe_secret_key=stripe.SECRET_KEY,
-        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-        stripe_api_base=stripe_server,
-    )
+    settings = make_settings(**stripe.shop_settings(stripe_server))
     app = create_app(settings)
     client = await make_client(app)
     hook = {"url": str(client.make_url("/api/v1/webhooks/stripe")), "secret": stripe.WEBHOOK_SECRET}

@@ -153,12 +153,7 @@ async def _crash_and_retry(
     """A Stripe checkout whose process is killed while Stripe holds its request (`hold`), then
     retried against another process, which answers it; the Stripe front."""
     async with _front(stripe_server, hold) as (front, stripe_base):
-        settings = make_settings(
-            stripe_secret_key=stripe.SECRET_KEY,
-            stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-            stripe_api_base=stripe_base,
-            idempotency_lease=LEASE,
-        )
+        settings = make_settings(**stripe.shop_settings(stripe_base), idempotency_lease=LEASE)
         client = await make_client(create_app(settings))
         cart = await new_cart(client)
         await add(client, cart, shop.variants["SHIRT-S"], 2)
@@ -328,12 +323,7 @@ async def test_a_request_that_outlives_its_lease_keeps_its_key(
 ) -> None:
     """Its process renews the lease: a retry meanwhile is 409, then gets the first's answer."""
     async with _front(stripe_server, "before") as (front, stripe_base):
-        settings = make_settings(
-            stripe_secret_key=stripe.SECRET_KEY,
-            stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-            stripe_api_base=stripe_base,
-            idempotency_lease=LEASE,
-        )
+        settings = make_settings(**stripe.shop_settings(stripe_base), idempotency_lease=LEASE)
         client = await make_client(create_app(settings))
         cart = await new_cart(client)
         await add(client, cart, shop.variants["SHIRT-S"], 1)
@@ -385,11 +375,7 @@ async def test_a_payment_that_cannot_start_frees_the_key_for_a_retry(
     shop: Shop,
     db: asyncpg.Connection,
 ) -> None:
-    down = make_settings(
-        stripe_secret_key=stripe.SECRET_KEY,
-        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-        stripe_api_base=f"http://127.0.0.1:{free_port()}",  # nothing listens
-    )
+    down = make_settings(**stripe.shop_settings(f"http://127.0.0.1:{free_port()}"))  # nothing listens
     cut_off = await make_client(create_app(down))
     cart = await new_cart(cut_off)
     await add(cut_off, cart, shop.variants["SHIRT-S"], 1)

@@ -216,11 +216,7 @@ async def _quiet_webhooks(stripe_server: str) -> None:
 async def test_when_stripe_is_down_nothing_is_held_and_the_cart_can_try_again(
     make_settings: Any, make_client: Any, shop: Shop, db: asyncpg.Connection
 ) -> None:
-    settings = make_settings(
-        stripe_secret_key=stripe.SECRET_KEY,
-        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-        stripe_api_base=f"http://127.0.0.1:{free_port()}",  # nothing listens
-    )
+    settings = make_settings(**stripe.shop_settings(f"http://127.0.0.1:{free_port()}"))  # nothing listens
     client = await make_client(create_app(settings))
     cart = await new_cart(client)
     await add(client, cart, shop.variants["SHIRT-M"], 3)
@@ -246,11 +242,7 @@ async def test_a_refund_while_stripe_is_down_is_503_and_changes_nothing(
     placed, intent = await _paid_unannounced(client, shop, stripe_server)
     event = stripe.event("evt_ok", "payment_intent.succeeded", {"object": "payment_intent", "id": intent})
     assert await _post_event(client, event) == 200
-    cut_off = make_settings(
-        stripe_secret_key=stripe.SECRET_KEY,
-        stripe_webhook_secret=stripe.WEBHOOK_SECRET,
-        stripe_api_base=f"http://127.0.0.1:{free_port()}",
-    )
+    cut_off = make_settings(**stripe.shop_settings(f"http://127.0.0.1:{free_port()}"))
     other = await make_client(create_app(cut_off))  # another process, which cannot reach Stripe
     staff = await sign_in(other, app, "staff@shop.example", "staff")
     resp = await other.post(f"/api/v1/orders/{placed['order']['id']}/refund", json={}, headers=staff)

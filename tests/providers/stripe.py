@@ -23,6 +23,15 @@ SECRET_KEY = "sk_test_shopflow"
 WEBHOOK_SECRET = "whsec_shopflow_test"
 
 
+def shop_settings(api_base: str) -> dict[str, str]:
+    """The settings of a shop taking Stripe at `api_base` (localstripe, or a front of it)."""
+    return {
+        "stripe_secret_key": SECRET_KEY,
+        "stripe_webhook_secret": WEBHOOK_SECRET,
+        "stripe_api_base": api_base,
+    }
+
+
 @contextmanager
 def localstripe() -> Iterator[str]:
     """Run localstripe on a free port; its base URL."""
