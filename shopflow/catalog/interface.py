@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ..platform.cache import Cache
+from ..platform.redisx import stop_if_cancelled
 from .service import LISTING, product_cache_key
 
 
@@ -52,3 +53,4 @@ class StockNotices:
         while True:
             await asyncio.sleep(self.every)
             await self.flush()
+            stop_if_cancelled()

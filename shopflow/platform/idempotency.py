@@ -35,6 +35,7 @@ from aiohttp import web
 
 from .db import Database, Executor
 from .errors import Conflict, Invalid
+from .redisx import stop_if_cancelled
 
 KEEP = "24 hours"
 HEADER = "Idempotency-Key"
@@ -104,6 +105,7 @@ class Leases:
         """Renew the leases of the keys held, while any are; run as a background task."""
         while True:
             await asyncio.sleep(self.every)
+            stop_if_cancelled()  # a wait for a pool connection may have swallowed it
             if not self._held:
                 continue
             try:

@@ -42,11 +42,12 @@ def connect(url: str, timeout: float) -> ArqRedis:
 
 
 def stop_if_cancelled() -> None:
-    """In a background loop that talks to Redis: stop if the task was cancelled, even when
-    the cancellation got lost. With a socket timeout, redis-py sends through
-    `asyncio.wait_for`, which on Python 3.11 can swallow a cancellation that lands just as
-    the send completes (cpython#86296, fixed in 3.12); the task still counts the request,
-    so a loop that checks stops as asked instead of holding up the shutdown for ever."""
+    """In a background loop that talks to Redis (or waits for a pool connection): stop if the
+    task was cancelled, even when the cancellation got lost. With a socket timeout, redis-py
+    sends through `asyncio.wait_for` (as asyncpg's pool waits), which on Python 3.11 can
+    swallow a cancellation that lands just as the send completes (cpython#86296, fixed in
+    3.12); the task still counts the request, so a loop that checks stops as asked instead
+    of holding up the shutdown for ever."""
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
