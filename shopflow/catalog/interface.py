@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
 from uuid import UUID
 
 from ..platform.cache import Cache
-from ..platform.redisx import stop_if_cancelled
+from ..platform.redisx import repeat
 from .service import LISTING, product_cache_key
 
 
@@ -50,7 +49,4 @@ class StockNotices:
             await self.cache.bump(LISTING)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self.every)
-            await self.flush()
-            stop_if_cancelled()
+        await repeat(self.every, self.flush)

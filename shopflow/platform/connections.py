@@ -34,7 +34,7 @@ from aiohttp.web_request import BaseRequest
 
 from ..keys import CONNECTIONS
 from . import errors
-from .jsonx import PROBLEM_JSON, dumps
+from .jsonx import PROBLEM_JSON, dumps, problem_response
 from .metrics import Metrics
 
 if TYPE_CHECKING:
@@ -241,12 +241,8 @@ class Connection(RequestHandler):
             exc.message,
             extra={"request_id": rid, "status": problem.status},
         )
-        body = problem.problem()
-        body["request_id"] = rid
-        headers = {**self.policy.traffic.headers, "X-Request-ID": rid}
-        response = web.Response(
-            body=dumps(body), status=problem.status, headers=headers, content_type=PROBLEM_JSON
-        )
+        response = problem_response(problem, rid)
+        response.headers.update({**self.policy.traffic.headers, "X-Request-ID": rid})
         response.force_close()
         return response
 

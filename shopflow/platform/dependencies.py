@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from .metrics import Metrics
-from .redisx import stop_if_cancelled
+from .redisx import repeat
 
 log = logging.getLogger("shopflow.dependencies")
 OK = "ok"
@@ -77,7 +77,4 @@ class Dependencies:
 
     async def probe(self, every: float) -> None:
         """Ask every `every` seconds until cancelled; run as a background task."""
-        while True:
-            await asyncio.sleep(every)
-            await self.check()
-            stop_if_cancelled()
+        await repeat(every, self.check)

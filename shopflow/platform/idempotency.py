@@ -35,7 +35,7 @@ from aiohttp import web
 
 from .db import Database, Executor
 from .errors import Conflict, Invalid
-from .redisx import stop_if_cancelled
+from .redisx import repeat
 
 KEEP = "24 hours"
 HEADER = "Idempotency-Key"
@@ -103,22 +103,22 @@ class Leases:
 
     async def run(self) -> None:
         """Renew the leases of the keys held, while any are; run as a background task."""
-        while True:
-            await asyncio.sleep(self.every)
-            stop_if_cancelled()  # a wait for a pool connection may have swallowed it
-            if not self._held:
-                continue
-            try:
-                async with asyncio.timeout(self.lease):  # a lost connection must not stall renewals
-                    await self._renew(list(self._held))
-            except Exception as e:  # the database is away: the leases run out, as they should
-                if not self._failing:
-                    log.warning("cannot renew the leases of Idempotency-Keys: %r", e)
-                self._failing = True
-            else:
-                if self._failing:
-                    log.info("the leases of Idempotency-Keys are renewed again")
-                self._failing = False
+        await repeat(self.every, self._renew_held)
+
+    async def _renew_held(self) -> None:
+        if not self._held:
+            return
+        try:
+            async with asyncio.timeout(self.lease):  # a lost connection must not stall renewals
+                await self._renew(list(self._held))
+        except Exception as e:  # the database is away: the leases run out, as they should
+            if not self._failing:
+                log.warning("cannot renew the leases of Idempotency-Keys: %r", e)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("the leases of Idempotency-Keys are renewed again")
+            self._failing = False
 
     async def _renew(self, claims: list[Claim]) -> None:
         # a key row locked by its own request's transaction (being marked) is skipped, not

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg.pgproto.pgproto
 import orjson
 from aiohttp import web
+
+if TYPE_CHECKING:
+    from .errors import AppError
 
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
@@ -31,3 +34,10 @@ def raw_json_response(
     body: bytes, status: int = 200, headers: dict[str, str] | None = None, content_type: str = JSON
 ) -> web.Response:
     return web.Response(body=body, status=status, headers=headers, content_type=content_type)
+
+
+def problem_response(exc: AppError, request_id: str) -> web.Response:
+    """`exc` as a problem+json response that names the request."""
+    body = exc.problem()
+    body["request_id"] = request_id
+    return web.Response(body=dumps(body), status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON)

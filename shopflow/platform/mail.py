@@ -17,6 +17,7 @@ import aiosmtplib
 from arq.connections import ArqRedis
 
 from .db import Database, Executor
+from .outbox import backlog_of
 from .settings import Settings
 
 log = logging.getLogger("shopflow.mail")
@@ -86,9 +87,4 @@ async def unsent_mail(db: Database, limit: int = 500) -> list[UUID]:
 
 async def backlog(ex: Executor) -> tuple[int, float]:
     """Mail not sent yet, and the age in seconds of the oldest (0 when none)."""
-    row = await ex.fetchrow(
-        "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8"
-        " FROM mail_outbox WHERE sent_at IS NULL"
-    )
-    assert row is not None
-    return row[0], row[1]
+    return await backlog_of(ex, "mail_outbox", "sent_at")

@@ -23,7 +23,7 @@ from aiohttp.web_protocol import RequestPayloadError
 from ..keys import TRAFFIC
 from . import errors
 from .connections import Connection
-from .jsonx import PROBLEM_JSON, dumps
+from .jsonx import problem_response
 from .metrics import Metrics
 from .ratelimit import AddressLimit
 
@@ -60,12 +60,6 @@ HTTP_ERRORS: dict[int, type[errors.AppError]] = {
 }
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def problem_response(exc: errors.AppError, request_id: str) -> web.Response:
-    body = exc.problem()
-    body["request_id"] = request_id
-    return web.Response(body=dumps(body), status=exc.status, headers=exc.headers, content_type=PROBLEM_JSON)
 
 
 class Traffic:

@@ -68,9 +68,15 @@ async def pending_jobs(db: Database, limit: int = 500) -> list[UUID]:
 
 async def backlog(ex: Executor) -> tuple[int, float]:
     """Jobs not done yet, and the age in seconds of the oldest (0 when none)."""
+    return await backlog_of(ex, "job_outbox", "done_at")
+
+
+async def backlog_of(ex: Executor, table: str, done: str) -> tuple[int, float]:
+    """Rows of an outbox `table` whose `done` time is not set, and the age in seconds of the
+    oldest (0 when none)."""
     row = await ex.fetchrow(
         "SELECT count(*), COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8"
-        " FROM job_outbox WHERE done_at IS NULL"
+        f" FROM {table} WHERE {done} IS NULL"
     )
     assert row is not None
     return row[0], row[1]

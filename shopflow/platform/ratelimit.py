@@ -10,7 +10,6 @@ trip: each process counts locally and settles its counts with Redis a few times 
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import math
@@ -22,7 +21,7 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from .errors import RateLimited
-from .redisx import stop_if_cancelled
+from .redisx import repeat
 
 # KEYS: bucket. ARGV: now (ms), emission interval (ms), burst (requests).
 # Returns {allowed, remaining, retry after (ms), reset (ms)}.
@@ -126,6 +125,7 @@ class AddressLimit:
         self.pending: dict[str, int] = {}  # requests per address since the last settlement
         self.blocked: dict[str, float] = {}  # address -> when (monotonic) it may come back
         self._charge = redis.register_script(_CHARGE)
+        self._failing = False  # the last settlement did not reach Redis
 
     def admit(self, request: web.Request) -> RateLimited | None:
         """None when the request may go on, else the refusal to answer with."""
@@ -159,22 +159,22 @@ class AddressLimit:
                 self.blocked[address] = now + int(wait_ms) / 1000
 
     async def run(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(self.every)
-            stop_if_cancelled()
-            try:
-                await self.settle()
-            except (OSError, redis.exceptions.RedisError) as e:
-                # Fail open: the counts are dropped, and each process only holds an address
-                # to a burst per interval until Redis is back. Said once, not twice a second.
-                if not failing:
-                    log.warning("cannot settle the API rate limit; only local bursts are limited: %r", e)
-                failing = True
-            else:
-                if failing:
-                    log.info("the API rate limit is settled with Redis again")
-                failing = False
+        """Settle every `every` seconds until cancelled; run as a background task."""
+        await repeat(self.every, self._settle_or_say)
+
+    async def _settle_or_say(self) -> None:
+        try:
+            await self.settle()
+        except (OSError, redis.exceptions.RedisError) as e:
+            # Fail open: the counts are dropped, and each process only holds an address
+            # to a burst per interval until Redis is back. Said once, not twice a second.
+            if not self._failing:
+                log.warning("cannot settle the API rate limit; only local bursts are limited: %r", e)
+            self._failing = True
+        else:
+            if self._failing:
+                log.info("the API rate limit is settled with Redis again")
+            self._failing = False
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

@@ -12,6 +12,7 @@ once, and whoever cannot (sessions, sign-in limits) answers 503.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import redis.exceptions
 from arq.connections import ArqRedis
@@ -51,3 +52,12 @@ def stop_if_cancelled() -> None:
     task = asyncio.current_task()
     if task is not None and task.cancelling():
         raise asyncio.CancelledError
+
+
+async def repeat(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+    """Await `step()` every `seconds` until cancelled, a cancellation swallowed by a step
+    included (see `stop_if_cancelled`); run as a background task."""
+    while True:
+        await asyncio.sleep(seconds)
+        await step()
+        stop_if_cancelled()

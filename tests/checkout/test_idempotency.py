@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import aiohttp
 import asyncpg
+import pytest
 from aiohttp.test_utils import TestServer
 
 from shopflow.app import create_app
@@ -180,26 +181,23 @@ async def _crash_and_retry(
     return front
 
 
-async def test_a_checkout_killed_before_stripe_answered_is_finished_by_a_retry(
+@pytest.mark.parametrize(
+    "hold",
+    [
+        "before",  # the retry starts the payment the dead process never did
+        "after",  # the same PaymentIntent: the order's key made Stripe answer it again
+    ],
+)
+async def test_a_checkout_killed_while_stripe_held_it_is_finished_by_a_retry(
+    hold: str,
     make_settings: Callable[..., Settings],
     make_client: Any,
     stripe_server: str,
     shop: Shop,
     db: asyncpg.Connection,
 ) -> None:
-    front = await _crash_and_retry("before", make_settings, make_client, stripe_server, shop, db)
-    assert front.created == 1  # the retry started the payment the dead process never did
-
-
-async def test_a_checkout_killed_after_stripe_made_the_payment_finds_it_again(
-    make_settings: Callable[..., Settings],
-    make_client: Any,
-    stripe_server: str,
-    shop: Shop,
-    db: asyncpg.Connection,
-) -> None:
-    front = await _crash_and_retry("after", make_settings, make_client, stripe_server, shop, db)
-    assert front.created == 1  # the same PaymentIntent: the order's key made Stripe answer it again
+    front = await _crash_and_retry(hold, make_settings, make_client, stripe_server, shop, db)
+    assert front.created == 1
 
 
 async def test_a_claim_left_by_a_dead_process_is_taken_over_at_once(
