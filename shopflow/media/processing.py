@@ -145,8 +145,6 @@ def _srgb8(image: pyvips.Image) -> pyvips.Image:
     """sRGB (with alpha if any), 8 bits a band, from greyscale, 16-bit or any other space."""
     if image.interpretation != "srgb":
         image = image.colourspace("srgb")
-    if image.format == "ushort":  # 16-bit data labelled sRGB: scale, don't clip
-        image = image / 257
     if image.format != "uchar":
         image = image.cast("uchar")
     return image
