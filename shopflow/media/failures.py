@@ -2,7 +2,7 @@
 
 MediaError(code, detail)
     unsupported_format      not one of the allowed types (by magic bytes and loader)
-    image_too_large         more pixels than the ladder's max_pixels, refused from the header
+    image_too_large         more pixels than the ladder allows, refused from the header
     too_many_frames         more frames/pages than the ladder's max_frames
     unsupported_dimensions  so tall and narrow that no variant fits an encoder's limits
     corrupt_image           the header or pixels could not be decoded

@@ -52,6 +52,9 @@ class Ladder:
     webp_quality: int = 78
     jpeg_quality: int = 80
     max_pixels: int = 50_000_000
+    # AVIF and HEIF are decoded whole (libheif), at ~15 bytes a pixel with the encoders' share:
+    # 28 MP peaks near 450 MB, where a streamed 50 MP JPEG stays under 400.
+    max_heif_pixels: int = 28_000_000
     # Only the first frame is ever decoded, so frames cost no pixels; the cap bounds the header
     # scan of hostile files. 360-degree product spins run to 24-72 frames, promo loops to a
     # few hundred; 500 frames is 20 s at 25 fps.
@@ -69,8 +72,8 @@ class Ladder:
                 raise ValueError(f"{name} must be between 1 and 100")
         if not 0 <= self.avif_effort <= 9:
             raise ValueError("avif_effort must be between 0 and 9")
-        if self.max_pixels < 1 or self.max_frames < 1:
-            raise ValueError("max_pixels and max_frames must be positive")
+        if min(self.max_pixels, self.max_heif_pixels, self.max_frames) < 1:
+            raise ValueError("max_pixels, max_heif_pixels and max_frames must be positive")
         object.__setattr__(self, "digest", self._digest())
 
     def _digest(self) -> str:

@@ -1,8 +1,8 @@
 """An original into its ladder of variants with pyvips; synchronous, for a worker thread.
 
 1. Check before any decode: the magic bytes (`sniff`), then a lazy header-only open that
-   must pick the loader those bytes name, with at most `max_pixels` pixels and
-   `max_frames` frames. A decompression bomb costs a header read.
+   must pick the loader those bytes name, with at most `max_pixels` pixels (AVIF and HEIF,
+   decoded whole, `max_heif_pixels`) and `max_frames` frames. A bomb costs a header read.
 2. Decode once into the largest rung (shrink-on-load for JPEG and WebP), upright for all
    eight EXIF orientations, converted to sRGB from CMYK or any embedded profile, 8-bit,
    alpha kept; an animation gives its first frame.
@@ -46,6 +46,7 @@ LOADERS: dict[ImageType, str] = {
 # would read HEIF's embedded thumbnail and a TIFF's pyramid pages instead: content an
 # uploader controls separately from the image itself, so those are resized from the image.
 _SHRINK_ON_LOAD = frozenset({ImageType.JPEG, ImageType.WEBP})
+_DECODED_WHOLE = frozenset({ImageType.AVIF, ImageType.HEIF})  # so held to ladder.max_heif_pixels
 _UNBOUNDED = 10_000_000  # libvips' largest coordinate: a height that never binds a width-led resize
 _ORIENTATIONS_ACROSS = frozenset({5, 6, 7, 8})  # the EXIF orientations that swap width and height
 # Relative encoding cost per pixel, to start the slowest encodes first (measured at effort 2).
@@ -105,10 +106,9 @@ def _read_header(original: bytes, ladder: Ladder) -> _Header:
     if loader != LOADERS[kind]:
         raise MediaError(MediaErrorCode.UNSUPPORTED_FORMAT, f"{kind} by its magic bytes, read by {loader}")
     width, height = image.width, image.height
-    if width * height > ladder.max_pixels:
-        raise MediaError(
-            MediaErrorCode.IMAGE_TOO_LARGE, f"{width}x{height} is over {ladder.max_pixels:,} pixels"
-        )
+    limit = ladder.max_heif_pixels if kind in _DECODED_WHOLE else ladder.max_pixels
+    if width * height > limit:
+        raise MediaError(MediaErrorCode.IMAGE_TOO_LARGE, f"{width}x{height} {kind} is over {limit:,} pixels")
     frames = _int_field(image, "n-pages", 1)
     if frames > ladder.max_frames:
         raise MediaError(MediaErrorCode.TOO_MANY_FRAMES, f"{frames} frames, over {ladder.max_frames}")

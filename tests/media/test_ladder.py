@@ -43,7 +43,7 @@ def test_the_digest_follows_every_output_setting(change: dict[str, object]) -> N
 
 
 def test_the_digest_ignores_the_limits() -> None:
-    assert Ladder(max_pixels=10, max_frames=1).digest == Ladder().digest
+    assert Ladder(max_pixels=10, max_heif_pixels=10, max_frames=1).digest == Ladder().digest
 
 
 @pytest.mark.parametrize(
@@ -58,6 +58,7 @@ def test_the_digest_ignores_the_limits() -> None:
         {"jpeg_quality": 101},
         {"avif_effort": 10},
         {"max_pixels": 0},
+        {"max_heif_pixels": 0},
         {"max_frames": 0},
     ],
 )

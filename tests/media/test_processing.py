@@ -85,6 +85,13 @@ def test_png_decompression_bomb_is_refused_from_its_header_in_bounded_memory(tmp
     assert int(peak_kib) < 150 * 1024
 
 
+def test_avif_decoded_whole_has_its_own_pixel_limit() -> None:
+    ladder = Ladder(widths=(160,), max_heif_pixels=64 * 48 - 1)
+    image = photo(64, 48)
+    assert refused(image.heifsave_buffer(compression="av1"), ladder) is MediaErrorCode.IMAGE_TOO_LARGE
+    assert process(image.jpegsave_buffer(), ladder).width == 64
+
+
 def test_a_gif_with_thousands_of_frames_is_refused() -> None:
     assert refused(gif_frames(5000)) is MediaErrorCode.TOO_MANY_FRAMES
 
