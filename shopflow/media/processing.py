@@ -52,6 +52,7 @@ _ORIENTATIONS_ACROSS = frozenset({5, 6, 7, 8})  # the EXIF orientations that swa
 # Relative encoding cost per pixel, to start the slowest encodes first (measured at effort 2).
 _COST = {VariantFormat.AVIF: 20, VariantFormat.WEBP: 6, VariantFormat.JPEG: 1}
 _WHITE = [255.0, 255.0, 255.0]
+_NOISE = ("source: bad seek", "unable to ")  # libvips' retry and wrapper lines in an error
 
 
 class _Profile(TypedDict, total=False):
@@ -64,6 +65,7 @@ class _Header:
     width: int  # upright, after the EXIF orientation
     height: int
     has_profile: bool
+    codec: str | None  # HEIF's: "av1" (AVIF) or "hevc" (HEIC)
 
 
 def process(original: bytes, ladder: Ladder, *, threads: int | None = None) -> Processed:
@@ -114,7 +116,9 @@ def _read_header(original: bytes, ladder: Ladder) -> _Header:
         raise MediaError(MediaErrorCode.TOO_MANY_FRAMES, f"{frames} frames, over {ladder.max_frames}")
     if _int_field(image, "orientation", 1) in _ORIENTATIONS_ACROSS:
         width, height = height, width
-    return _Header(kind, width, height, has_profile=bool(image.get_typeof("icc-profile-data")))
+    codec = image.get("heif-compression") if image.get_typeof("heif-compression") else None
+    has_profile = bool(image.get_typeof("icc-profile-data"))
+    return _Header(kind, width, height, has_profile, codec if isinstance(codec, str) else None)
 
 
 def _decode(original: bytes, header: _Header, width: int) -> pyvips.Image:
@@ -138,7 +142,10 @@ def _decode(original: bytes, header: _Header, width: int) -> pyvips.Image:
             raise MediaError(MediaErrorCode.UNSUPPORTED_FORMAT, f"{image.bands} bands after sRGB conversion")
         return image.copy_memory()
     except pyvips.Error as e:
-        raise MediaError(MediaErrorCode.CORRUPT_IMAGE, _describe(e)) from e
+        # pyvips-binary has no HEVC decoder (patents): a phone's HEIC is a format this build
+        # cannot read, not a broken file, and the uploader needs to hear which.
+        code = MediaErrorCode.UNSUPPORTED_FORMAT if header.codec == "hevc" else MediaErrorCode.CORRUPT_IMAGE
+        raise MediaError(code, _describe(e)) from e
 
 
 def _srgb8(image: pyvips.Image) -> pyvips.Image:
@@ -199,6 +206,7 @@ def _int_field(image: pyvips.Image, name: str, default: int) -> int:
 
 
 def _describe(error: pyvips.Error) -> str:
-    """libvips' own words, last line first (the cause), short enough for a media row."""
-    lines = [line.strip() for line in f"{error.message}\n{error.detail}".splitlines() if line.strip()]
-    return " / ".join(reversed(lines))[:300] or "libvips failed"
+    """libvips' own words, less its retries and wrappers, short enough for a media row."""
+    lines = [line.strip() for line in f"{error.detail}\n{error.message}".splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(_NOISE)] or lines
+    return "; ".join(dict.fromkeys(useful))[:300] or "libvips failed"

@@ -123,3 +123,42 @@ def jpeg_html_polyglot(jpeg: bytes, html: bytes) -> bytes:
     """A JPEG that is also an HTML page: the markup in a comment segment and again after the end."""
     comment = b"\xff\xfe" + struct.pack(">H", len(html) + 2) + html
     return jpeg[:2] + comment + jpeg[2:] + html
+
+
+def _box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def _full_box(kind: bytes, version: int, payload: bytes) -> bytes:
+    return _box(kind, struct.pack(">I", version << 24) + payload)
+
+
+def heic(width: int, height: int, coded: bytes = bytes(range(200))) -> bytes:
+    """A HEIF whose one image is HEVC-coded (`coded` stands in for the stream), as phones make."""
+    hvcc = _box(  # HEVCDecoderConfigurationRecord (ISO/IEC 14496-15 8.3.3): Main profile, no arrays
+        b"hvcC",
+        bytes([1, 1])
+        + struct.pack(">I", 0x60000000)
+        + bytes(6)
+        + bytes([90])
+        + struct.pack(">H", 0xF000)
+        + bytes([0xFC, 0xFD, 0xF8, 0xF8, 0, 0, 0x0F, 0]),
+    )
+    ispe = _full_box(b"ispe", 0, struct.pack(">II", width, height))
+    ipma = _full_box(b"ipma", 0, struct.pack(">IHB", 1, 1, 2) + bytes([0x81, 0x02]))  # item 1: hvcC, ispe
+    infe = _full_box(b"infe", 2, struct.pack(">HH", 1, 0) + b"hvc1\x00")
+    items = (
+        _full_box(b"hdlr", 0, bytes(4) + b"pict" + bytes(13))
+        + _full_box(b"pitm", 0, struct.pack(">H", 1))
+        + _full_box(b"iinf", 0, struct.pack(">H", 1) + infe)
+        + _box(b"iprp", _box(b"ipco", hvcc + ispe) + ipma)
+    )
+
+    def iloc(at: int) -> bytes:  # 4-byte offsets and lengths; one extent
+        return _full_box(
+            b"iloc", 0, bytes([0x44, 0x40]) + struct.pack(">HHHIHII", 1, 1, 0, 0, 1, at, len(coded))
+        )
+
+    ftyp = _box(b"ftyp", b"heic" + bytes(4) + b"mif1heic")
+    at = len(ftyp) + len(_full_box(b"meta", 0, iloc(0) + items)) + 8
+    return ftyp + _full_box(b"meta", 0, iloc(at) + items) + _box(b"mdat", coded)

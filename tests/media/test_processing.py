@@ -23,6 +23,7 @@ from tests.media.corpus import (
     exif_with_gps,
     gif_frames,
     golden,
+    heic,
     jpeg_html_polyglot,
     photo,
     png_bomb,
@@ -140,6 +141,17 @@ def test_a_jpeg_html_polyglot_gives_only_re_encoded_images() -> None:
 )
 def test_what_is_not_an_allowed_image_is_an_unsupported_format(data: bytes) -> None:
     assert refused(data) is MediaErrorCode.UNSUPPORTED_FORMAT
+
+
+def test_a_heic_this_libvips_cannot_decode_is_an_unsupported_format() -> None:
+    data = heic(64, 48)
+    assert sniff(data) is ImageType.HEIF
+    header = pyvips.Image.new_from_buffer(data, "")
+    assert (header.width, header.height, header.get("heif-compression")) == (64, 48, "hevc")
+    with pytest.raises(MediaError) as caught:
+        process(data, SMALL)
+    assert caught.value.code is MediaErrorCode.UNSUPPORTED_FORMAT
+    assert "HEVC" in caught.value.detail or "decod" in caught.value.detail
 
 
 def test_garbage_behind_good_magic_bytes_is_corrupt() -> None:
