@@ -104,7 +104,7 @@ def _read_header(original: bytes, ladder: Ladder) -> _Header:
         image = pyvips.Image.new_from_buffer(original, "", access="sequential", fail_on="error")
     except pyvips.Error as e:
         raise MediaError(MediaErrorCode.CORRUPT_IMAGE, _describe(e)) from e
-    loader = image.get("vips-loader")
+    loader = _str_field(image, "vips-loader")
     if loader != LOADERS[kind]:
         raise MediaError(MediaErrorCode.UNSUPPORTED_FORMAT, f"{kind} by its magic bytes, read by {loader}")
     width, height = image.width, image.height
@@ -116,9 +116,8 @@ def _read_header(original: bytes, ladder: Ladder) -> _Header:
         raise MediaError(MediaErrorCode.TOO_MANY_FRAMES, f"{frames} frames, over {ladder.max_frames}")
     if _int_field(image, "orientation", 1) in _ORIENTATIONS_ACROSS:
         width, height = height, width
-    codec = image.get("heif-compression") if image.get_typeof("heif-compression") else None
     has_profile = bool(image.get_typeof("icc-profile-data"))
-    return _Header(kind, width, height, has_profile, codec if isinstance(codec, str) else None)
+    return _Header(kind, width, height, has_profile, _str_field(image, "heif-compression"))
 
 
 def _decode(original: bytes, header: _Header, width: int) -> pyvips.Image:
@@ -203,6 +202,11 @@ def _placeholder(master: pyvips.Image) -> str:
 def _int_field(image: pyvips.Image, name: str, default: int) -> int:
     value = image.get(name) if image.get_typeof(name) else default
     return value if isinstance(value, int) else default
+
+
+def _str_field(image: pyvips.Image, name: str) -> str | None:
+    value = image.get(name) if image.get_typeof(name) else None
+    return value if isinstance(value, str) else None
 
 
 def _describe(error: pyvips.Error) -> str:
