@@ -97,10 +97,13 @@ def test_a_gif_with_thousands_of_frames_is_refused() -> None:
     assert refused(gif_frames(5000)) is MediaErrorCode.TOO_MANY_FRAMES
 
 
-def test_an_animation_gives_its_first_frame() -> None:
+@pytest.mark.parametrize("save", ["gifsave_buffer", "webpsave_buffer"])
+def test_an_animation_gives_its_first_frame(save: str) -> None:
     frames = pyvips.Image.arrayjoin([solid(40, 30, RED), solid(40, 30, BLUE)], across=1)
     frames.set_type(pyvips.GValue.gint_type, "page-height", 30)
-    done = process(frames.gifsave_buffer(), SMALL)
+    data = getattr(frames, save)()
+    assert pyvips.Image.new_from_buffer(data, "").get("n-pages") == 2
+    done = process(data, SMALL)
     assert (done.width, done.height) == (40, 30)
     for variant in done.variants:
         assert near(decoded(variant)(20, 15)[:3], RED, 40)
