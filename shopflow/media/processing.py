@@ -70,6 +70,7 @@ class _Header:
 
 def process(original: bytes, ladder: Ladder, *, threads: int | None = None) -> Processed:
     """The variants and placeholder of an original, or MediaError; `threads` encode at once."""
+    # Default: one encoder per CPU, at most 4 (libaom already threads inside one encode).
     _configure_libvips()
     header = _read_header(original, ladder)
     widths = plan_widths(header.width, header.height, ladder)
