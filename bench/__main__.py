@@ -26,6 +26,7 @@ import asyncpg
 from bench.auth import run_auth
 from bench.checkout import run_checkout
 from bench.load import Result, drive, ensure_wrk, wait_until_up
+from bench.media import run_media
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -101,8 +102,12 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="baseline/scenario pairs per scenario")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
-    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout"), default="all")
+    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout", "media"), default="all")
     args = p.parse_args()
+    if args.suite == "media":  # image work in this process: no servers, no wrk
+        print("media:")
+        run_media(args)
+        return
     ensure_wrk()
 
     with tempfile.TemporaryDirectory(prefix="shopflow-bench-") as tmp:
@@ -144,6 +149,9 @@ def main() -> None:
                     )
                 )
                 run_checkout(args, env, dsn, process, ROW)
+            if args.suite == "all":
+                print("\nmedia:")
+                run_media(args)
         finally:
             redis.stop()
             pg.stop()
