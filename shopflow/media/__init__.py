@@ -1,0 +1,1 @@
+"""Product media: uploads, image variants, storage and delivery."""
