@@ -40,6 +40,7 @@ class S3Options:
     access_key_id: str = ""  # empty: the standard AWS chain
     secret_access_key: str = ""
     max_connections: int = 64
+    max_attempts: int = 3  # of each request, with backoff, when S3 fails or is out of reach
     tmp_dir: Path | None = None  # where uploads are spooled; None: the system's
 
     @classmethod
@@ -104,7 +105,7 @@ class S3Storage:
             max_pool_connections=options.max_connections,
             connect_timeout=5,
             read_timeout=30,
-            retries={"mode": "standard", "max_attempts": 3},
+            retries={"mode": "standard", "max_attempts": options.max_attempts},
             # Originals carry their own SHA-256 (S3 checks it); nothing else is hashed twice.
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
