@@ -44,6 +44,7 @@ from .keys import (
 )
 from .media import delivery as media_delivery
 from .media.backends import open_storage
+from .media.cache import CachedStorage
 from .platform import health
 from .platform.cache import Cache
 from .platform.connections import Connections, connections_ctx
@@ -133,8 +134,10 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def media_ctx(app: web.Application) -> AsyncIterator[None]:
     """The media storage the settings name (a directory, or an S3 client and its connections)."""
-    async with open_storage(app[SETTINGS]) as storage:
-        app[MEDIA_STORAGE] = storage
+    settings = app[SETTINGS]
+    async with open_storage(settings) as storage:
+        budget = settings.media_memory_cache_mb * 2**20
+        app[MEDIA_STORAGE] = CachedStorage(storage, budget) if budget else storage
         yield
 
 

@@ -18,6 +18,7 @@ import hashlib
 import re
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from ..keys import MEDIA_STORAGE, TRAFFIC
 from ..platform.endpoint import endpoint
 from ..platform.errors import AppError, NotFound
 from ..platform.middleware import REQUEST_ID
+from .cache import CachedStorage
 from .storage import VARIANT_KEY, Blob, ObjectMissing, is_variant, variant_format
 
 routes = web.RouteTableDef()
@@ -58,9 +60,22 @@ class Span:
     partial: bool  # 206, with Content-Range
 
 
+@lru_cache(maxsize=4096)
 def etag(key: str) -> str:
     """A strong validator: the key names one sequence of bytes forever."""
     return f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+
+
+@lru_cache(maxsize=4096)
+def _fixed_headers(key: str) -> dict[str, str]:
+    """The headers every answer for `key` carries (copied before use)."""
+    return {
+        "ETag": etag(key),
+        "Cache-Control": CACHE_CONTROL,
+        "X-Content-Type-Options": "nosniff",
+        "Accept-Ranges": "bytes",
+        "Content-Type": variant_format(key).media_type,
+    }
 
 
 def not_modified(request: web.Request, tag: str) -> bool:
@@ -93,17 +108,34 @@ def span(request: web.Request, tag: str, size: int) -> Span:
     return Span(start, end - start + 1, partial=True)
 
 
-def _headers(request: web.Request, key: str, tag: str) -> dict[str, str]:
-    # The middleware adds these only to answers it sees unsent; these are sent here.
-    return {
-        **request.app[TRAFFIC].headers,
-        "X-Request-ID": request[REQUEST_ID],
-        "ETag": tag,
-        "Cache-Control": CACHE_CONTROL,
-        "X-Content-Type-Options": "nosniff",
-        "Accept-Ranges": "bytes",
-        "Content-Type": variant_format(key).media_type,
-    }
+@dataclass(frozen=True)
+class Plan:
+    """What to answer: the status, its headers, and the part of the bytes (none for 304)."""
+
+    status: int
+    headers: dict[str, str]
+    part: Span | None
+
+
+def plan(request: web.Request, key: str, size: int) -> Plan:
+    """The answer for `key` of `size` bytes, by the request's conditions and range."""
+    headers = _fixed_headers(key).copy()
+    tag = headers["ETag"]
+    if not_modified(request, tag):
+        return Plan(304, headers, None)
+    part = span(request, tag, size)
+    if part.partial:
+        headers["Content-Range"] = f"bytes {part.offset}-{part.offset + part.count - 1}/{size}"
+    return Plan(206 if part.partial else 200, headers, part)
+
+
+def from_memory(request: web.Request, key: str, data: bytes) -> web.Response:
+    """The answer for bytes in memory: one write, headers and body together."""
+    p = plan(request, key, len(data))
+    if p.part is None:
+        return web.Response(status=p.status, headers=p.headers)
+    body = memoryview(data)[p.part.offset : p.part.offset + p.part.count] if p.part.partial else data
+    return web.Response(body=body, status=p.status, headers=p.headers)
 
 
 async def _send(request: web.Request, resp: web.StreamResponse, blob: Blob, part: Span) -> None:
@@ -147,29 +179,33 @@ async def get_media(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
     if not is_variant(key):  # originals too: only re-encoded bytes are ever served
         raise MediaNotFound(f"no media {key!r}")
+    storage = request.app[MEDIA_STORAGE]
+    if isinstance(storage, CachedStorage) and (data := storage.cached(key)) is not None:
+        return from_memory(request, key, data)  # the hot path: nothing to await
     try:
-        async with request.app[MEDIA_STORAGE].open(key) as blob:
-            return await _answer(request, key, blob)
+        async with storage.open(key) as blob:
+            if blob.data is not None:
+                return from_memory(request, key, blob.data)
+            return await _stream(request, key, blob)
     except ObjectMissing:
         raise MediaNotFound(f"no media {key!r}") from None
 
 
-async def _answer(request: web.Request, key: str, blob: Blob) -> web.StreamResponse:
-    tag = etag(key)
-    headers = _headers(request, key, tag)
-    if not_modified(request, tag):
-        return web.StreamResponse(status=304, headers=headers)
-    part = span(request, tag, blob.size)
-    resp = web.StreamResponse(status=206 if part.partial else 200, headers=headers)
-    resp.content_length = part.count
-    if part.partial:
-        resp.headers["Content-Range"] = f"bytes {part.offset}-{part.offset + part.count - 1}/{blob.size}"
+async def _stream(request: web.Request, key: str, blob: Blob) -> web.StreamResponse:
+    """The answer for bytes in a file or in S3, sent from here (so the headers the
+    middleware adds to answers it sees unsent are added here too)."""
+    p = plan(request, key, blob.size)
+    headers = {**request.app[TRAFFIC].headers, "X-Request-ID": request[REQUEST_ID], **p.headers}
+    if p.part is None:
+        return web.StreamResponse(status=p.status, headers=headers)
+    resp = web.StreamResponse(status=p.status, headers=headers)
+    resp.content_length = p.part.count
     try:
-        if request.method == "HEAD" or part.count == 0:
+        if request.method == "HEAD" or p.part.count == 0:
             await resp.prepare(request)
             await resp.write_eof()
         else:
-            await _send(request, resp, blob, part)
+            await _send(request, resp, blob, p.part)
     except BaseException:
         if resp.prepared and request.transport is not None:
             # The headers are out: no problem document can follow them, so the client

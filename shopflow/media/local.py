@@ -19,14 +19,20 @@ from typing import BinaryIO
 from .storage import ObjectMissing, Original, Spooled, check_key, spool_to
 
 CHUNK_BYTES = 256 * 1024  # a read of a file served without sendfile
+WHOLE_BYTES = 512 * 1024  # a file up to this size is read whole when opened: one trip to a thread
 
 
 @dataclass(frozen=True)
 class LocalBlob:
     size: int
-    file: BinaryIO
+    file: BinaryIO | None  # open while the blob is, unless the file was read whole
+    data: bytes | None = None
 
     async def chunks(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
+        if self.data is not None:
+            yield self.data[offset : offset + count]
+            return
+        assert self.file is not None
         while count > 0:
             data = await asyncio.to_thread(os.pread, self.file.fileno(), min(count, CHUNK_BYTES), offset)
             if not data:  # the file shrank: it was replaced, which content keys never are
@@ -36,9 +42,14 @@ class LocalBlob:
             count -= len(data)
 
 
-def _open(path: Path) -> tuple[BinaryIO, int]:
+def _open(path: Path) -> LocalBlob:
     file = path.open("rb")
-    return file, os.fstat(file.fileno()).st_size
+    size = os.fstat(file.fileno()).st_size
+    if size > WHOLE_BYTES:
+        return LocalBlob(size, file)
+    with file:
+        data = file.read()
+    return LocalBlob(len(data), None, data)
 
 
 def _fsync(path: Path) -> None:
@@ -131,10 +142,11 @@ class LocalStorage:
     async def open(self, key: str) -> AsyncIterator[LocalBlob]:
         path = self.path(key)
         try:
-            file, size = await asyncio.to_thread(_open, path)
+            blob = await asyncio.to_thread(_open, path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ObjectMissing(key) from None
         try:
-            yield LocalBlob(size, file)
+            yield blob
         finally:
-            file.close()
+            if blob.file is not None:
+                blob.file.close()

@@ -69,6 +69,7 @@ class S3Blob:
     storage: S3Storage
     key: str
     file: BinaryIO | None = None  # the bytes are remote: no sendfile
+    data: bytes | None = None  # nor in memory
 
     async def chunks(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
         if count <= 0:

@@ -155,6 +155,10 @@ class Blob(Protocol):
     def file(self) -> BinaryIO | None:
         """An open local file (for sendfile); None when the bytes are elsewhere."""
 
+    @property
+    def data(self) -> bytes | None:
+        """All the bytes, when they are in memory already."""
+
     def chunks(self, offset: int, count: int) -> AsyncGenerator[bytes, None]:
         """`count` bytes from `offset`, in pieces."""
 

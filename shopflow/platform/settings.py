@@ -184,6 +184,7 @@ class Settings(BaseSettings):
     media_s3_endpoint_url: str = ""  # an S3-compatible store (MinIO, R2, ...); empty: AWS
     media_s3_max_connections: int = Field(64, ge=1, le=1024)  # to S3 at once, per process; more wait
     media_cdn_url: str = ""  # e.g. https://cdn.shop.example/media; empty: {public path}/media/{key}
+    media_memory_cache_mb: int = Field(64, ge=0)  # per web process, for the variants served most; 0: none
 
     @field_validator("media_s3_endpoint_url", "media_cdn_url")
     @classmethod

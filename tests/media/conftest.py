@@ -6,6 +6,7 @@ session; each test gets its own bucket.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 
 import boto3
 import pytest
+import uvloop
 from moto.server import ThreadedMotoServer
 
 from shopflow.media.local import LocalStorage
@@ -22,6 +24,20 @@ from shopflow.media.s3 import S3Options, S3Storage
 from shopflow.media.storage import Storage
 
 BACKENDS = ["local", "s3"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "both_loops: run on asyncio's event loop and on uvloop's")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Any:
+    """uvloop, as `shopflow serve` runs, beside asyncio's for the tests marked both_loops:
+    uvloop has no sendfile, so files take another way out."""
+    if item.get_closest_marker("both_loops") is None:
+        return {"asyncio": asyncio.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+
+
 REGION = "us-east-1"
 KEY_ID, SECRET = "testing", "testing"  # moto accepts any
 

@@ -12,14 +12,16 @@ import pytest
 
 from shopflow.app import create_app
 from shopflow.keys import MEDIA_STORAGE, SETTINGS
+from shopflow.media.cache import CachedStorage
 from shopflow.media.delivery import CACHE_CONTROL, etag
-from shopflow.media.local import LocalStorage
+from shopflow.media.local import WHOLE_BYTES, LocalStorage
 from shopflow.media.storage import Storage, VariantFormat, public_url, variant_key
 from tests.client import expect
 
 from .conftest import random_bytes, sha
 
 SIZE = 100_000
+LARGE = WHOLE_BYTES + 200_000  # a file not read whole: sent by sendfile, or read in pieces
 
 
 @dataclass
@@ -32,8 +34,20 @@ class Shop:
 
 
 @pytest.fixture
-async def shop(make_settings: Any, make_client: Any, media_settings: dict[str, Any]) -> Shop:
-    app = create_app(make_settings(**media_settings))
+def memory_cache(request: pytest.FixtureRequest) -> bool:
+    """Whether the web process keeps the variants it serves in memory (as it does unless
+    told not to); the tests of what differs between the two ways out take both, by `both_ways`."""
+    return bool(getattr(request, "param", True))
+
+
+both_ways = pytest.mark.parametrize("memory_cache", [True, False], ids=["hot", "cold"], indirect=True)
+
+
+@pytest.fixture
+async def shop(
+    make_settings: Any, make_client: Any, media_settings: dict[str, Any], memory_cache: bool
+) -> Shop:
+    app = create_app(make_settings(**media_settings, media_memory_cache_mb=64 if memory_cache else 0))
     client = await make_client(app)
     data = random_bytes(SIZE)
     key = variant_key(sha(b"original"), "640w", VariantFormat.WEBP)
@@ -41,6 +55,7 @@ async def shop(make_settings: Any, make_client: Any, media_settings: dict[str, A
     return Shop(client, app[MEDIA_STORAGE], data, key, f"/media/{key}")
 
 
+@both_ways
 async def test_a_variant_is_served_immutable(shop: Shop) -> None:
     resp = await shop.client.get(shop.path)
     assert resp.status == 200 and await resp.read() == shop.data
@@ -52,6 +67,26 @@ async def test_a_variant_is_served_immutable(shop: Shop) -> None:
     assert resp.headers["Content-Length"] == str(SIZE)
     assert resp.headers["Accept-Ranges"] == "bytes"
     assert resp.headers["X-Request-ID"]
+
+
+@pytest.mark.both_loops
+@both_ways
+async def test_a_large_variant_streams_whole_or_in_part(shop: Shop) -> None:
+    data = random_bytes(LARGE)
+    key = variant_key(sha(b"large"), "2560w", VariantFormat.JPEG)
+    await shop.storage.put(key, data, "image/jpeg")
+    for _ in range(2):  # the second time from memory, when the process keeps it
+        resp = await shop.client.get(f"/media/{key}")
+        assert resp.status == 200 and await resp.read() == data
+        assert resp.headers["Content-Length"] == str(LARGE) and resp.headers["ETag"] == etag(key)
+        assert resp.headers["X-Content-Type-Options"] == "nosniff" and resp.headers["X-Request-ID"]
+    part = await shop.client.get(f"/media/{key}", headers={"Range": "bytes=300000-600000"})
+    assert part.status == 206 and await part.read() == data[300000:600001]
+    assert part.headers["Content-Range"] == f"bytes 300000-600000/{LARGE}"
+    head = await shop.client.head(f"/media/{key}")
+    assert head.status == 200 and head.headers["Content-Length"] == str(LARGE) and await head.read() == b""
+    cached = await shop.client.get(f"/media/{key}", headers={"If-None-Match": etag(key)})
+    assert cached.status == 304 and await cached.read() == b""
 
 
 async def test_the_type_follows_the_extension(shop: Shop) -> None:
@@ -74,6 +109,7 @@ RANGES = [
 ]
 
 
+@both_ways
 async def test_a_range_is_answered_206(shop: Shop) -> None:
     for header, first, last in RANGES:
         resp = await shop.client.get(shop.path, headers={"Range": header})
@@ -84,6 +120,7 @@ async def test_a_range_is_answered_206(shop: Shop) -> None:
         assert await resp.read() == shop.data[first : last + 1], header
 
 
+@both_ways
 async def test_a_range_past_the_end_is_416(shop: Shop) -> None:
     for header in ("bytes=100000-", "bytes=200000-200010", "bytes=-0"):
         resp = await shop.client.get(shop.path, headers={"Range": header})
@@ -105,6 +142,7 @@ async def test_if_range_honours_the_range_only_for_these_bytes(shop: Shop) -> No
         assert resp.status == 200 and await resp.read() == shop.data, other
 
 
+@both_ways
 async def test_if_none_match_with_our_etag_is_304(shop: Shop) -> None:
     tag = etag(shop.key)
     for given in (tag, f"W/{tag}", f'"other", {tag}', "*"):
@@ -119,6 +157,7 @@ async def test_if_none_match_with_another_etag_is_200(shop: Shop) -> None:
     assert resp.status == 200 and await resp.read() == shop.data
 
 
+@both_ways
 async def test_head_says_everything_but_the_body(shop: Shop) -> None:
     resp = await shop.client.head(shop.path)
     assert resp.status == 200 and await resp.read() == b""
@@ -132,8 +171,9 @@ async def test_head_says_everything_but_the_body(shop: Shop) -> None:
 async def test_the_etag_is_the_contents_not_the_file(shop: Shop) -> None:
     # aiohttp's FileResponse would derive it from the file's mtime and size, so a copy of the
     # same bytes (another web process, a restored backup) would not revalidate.
-    assert isinstance(shop.storage, LocalStorage)
-    os.utime(shop.storage.path(shop.key), (1_000_000_000, 1_000_000_000))
+    local = shop.storage.storage if isinstance(shop.storage, CachedStorage) else shop.storage
+    assert isinstance(local, LocalStorage)
+    os.utime(local.path(shop.key), (1_000_000_000, 1_000_000_000))
     resp = await shop.client.get(shop.path, headers={"If-None-Match": etag(shop.key)})
     assert resp.status == 304 and resp.headers["ETag"] == etag(shop.key)
     assert "Last-Modified" not in resp.headers

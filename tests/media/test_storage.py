@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from shopflow.media.backends import open_storage
-from shopflow.media.local import LocalStorage
+from shopflow.media.cache import CachedStorage
+from shopflow.media.local import WHOLE_BYTES, LocalStorage
 from shopflow.media.s3 import S3Storage
 from shopflow.media.storage import (
     FLUSH_BYTES,
@@ -150,7 +151,7 @@ async def test_put_get_exists_delete(storage: Storage) -> None:
 
 
 async def test_an_object_opens_for_ranges(storage: Storage) -> None:
-    data = random_bytes(300_000)
+    data = random_bytes(WHOLE_BYTES + 100_000)  # a local file this large stays open, not read whole
     key = variant_key(sha(data), "1280w", VariantFormat.AVIF)
     await storage.put(key, data, "image/avif")
     async with storage.open(key) as blob:
@@ -161,6 +162,40 @@ async def test_an_object_opens_for_ranges(storage: Storage) -> None:
     with pytest.raises(ObjectMissing):
         async with storage.open(variant_key(sha(b"none"), "640w", VariantFormat.JPEG)):
             pytest.fail("a missing object opened")
+
+
+async def test_a_memory_cache_keeps_what_was_opened(storage: Storage) -> None:
+    cached = CachedStorage(storage, budget=16 * 1000)  # objects of 1000 bytes at most
+    keys = [variant_key(sha(b"%d" % i), "160w", VariantFormat.WEBP) for i in range(20)]
+    for i, key in enumerate(keys):
+        await cached.put(key, bytes([i]) * 1000, "image/webp")
+        async with cached.open(key) as blob:
+            assert blob.data == bytes([i]) * 1000
+    assert cached.used <= cached.budget
+    assert cached.cached(keys[0]) is None and cached.cached(keys[-1]) == bytes([19]) * 1000  # oldest out
+    await cached.put(keys[-1], b"new", "image/webp")  # this process's own writes are seen at once
+    async with cached.open(keys[-1]) as blob:
+        assert blob.data == b"new"
+    await cached.delete([keys[-1]])
+    with pytest.raises(ObjectMissing):
+        async with cached.open(keys[-1]):
+            pytest.fail("a deleted object opened")
+    big = variant_key(sha(b"big"), "2560w", VariantFormat.JPEG)
+    await cached.put(big, bytes(1001), "image/jpeg")
+    async with cached.open(big) as blob:
+        assert blob.size == 1001 and b"".join([c async for c in blob.chunks(1000, 1)]) == b"\x00"
+    assert cached.cached(big) is None  # too large to keep
+
+
+async def test_a_memory_cache_forgets_after_its_ttl(storage: Storage) -> None:
+    cached = CachedStorage(storage, budget=1 << 20, ttl=0)
+    key = variant_key(sha(b"gone"), "320w", VariantFormat.AVIF)
+    await cached.put(key, b"bytes", "image/avif")
+    async with cached.open(key):
+        pass
+    await storage.delete([key])  # by another process: this one learns of it once the ttl is over
+    assert cached.cached(key) is None
+    assert await cached.exists(key) is False
 
 
 BAD_KEYS = [
