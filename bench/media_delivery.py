@@ -1,7 +1,9 @@
 """Media benchmarks, as ratios to baselines measured in the same run.
 
 (b) GET /media/{key} of a 100 KB variant from `shopflow serve` (one process, local storage,
-    access log off) at 64 and 256 connections, against the bare aiohttp hello-world.
+    access log off) at 64 and 256 connections, against the bare aiohttp hello-world; and,
+    to show what sending 100 KB itself costs, a bare aiohttp handler answering the same
+    bytes from memory (the ceiling for any handler of this size in one process).
 (c) 10 MB multipart uploads through the storage's spool (hashed, counted, kept under the
     hash, then deleted so that every upload stores anew) against a bare aiohttp handler
     writing the same part to a file chunk by chunk; both in bare aiohttp processes (there
@@ -40,6 +42,7 @@ VARIANT_BYTES = 100 * 1024
 UPLOAD_BYTES = 10 * 1024 * 1024
 UPLOADERS = 4  # uploads at once
 BOUNDARY = "shopflowbenchboundary"
+READ_BYTES = 64 * 1024  # a multipart read_chunk (aiohttp reads 8 KiB unless asked)
 
 
 # --- (c) the upload servers: `python -m bench.media_delivery upload-server PORT MODE DIR` ---
@@ -49,7 +52,7 @@ async def _parts(request: web.Request) -> AsyncIterator[bytes]:
     reader = await request.multipart()
     part = await reader.next()
     assert isinstance(part, aiohttp.BodyPartReader)
-    while chunk := await part.read_chunk():
+    while chunk := await part.read_chunk(READ_BYTES):
         yield chunk
 
 
@@ -196,58 +199,83 @@ def _figures(u: Uploads) -> tuple[str, str, str, int]:
 # --- (b) delivery ---
 
 
-def store_variant(media: Path) -> str:
-    """A 100 KB variant written where local storage keeps it; its URL path."""
+def serve_variant(port: int, path: Path) -> None:
+    """`python -m bench.media_delivery variant-server PORT FILE`: FILE's bytes from memory."""
+    data = path.read_bytes()
+
+    async def variant(request: web.Request) -> web.Response:
+        return web.Response(body=data, content_type="image/webp")
+
+    app = web.Application()
+    app.router.add_get("/", variant)
+    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
+
+
+def store_variant(media: Path) -> tuple[str, Path]:
+    """A 100 KB variant written where local storage keeps it; its URL path and file."""
     data = os.urandom(VARIANT_BYTES)
     key = f"variants/{hashlib.sha256(data).hexdigest()}/640w-q80.webp"
     (media / key).parent.mkdir(parents=True)
     (media / key).write_bytes(data)
-    return f"/media/{key}"
+    return f"/media/{key}", media / key
 
 
 def run_delivery(args: argparse.Namespace, tmp: Path, env: dict[str, str]) -> None:
-    path = store_variant(tmp / "data" / "media")
-    ports = {name: free_port() for name in ("baseline", "shop")}
+    path, file = store_variant(tmp / "data" / "media")
+    ports = {name: free_port() for name in ("baseline", "bare", "shop")}
     base = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     shop = [sys.executable, "-m", "shopflow", "serve", "--host", "127.0.0.1", "--port", str(ports["shop"])]
+    bare = [sys.executable, "-m", "bench.media_delivery", "variant-server", str(ports["bare"]), str(file)]
     with (
         process([sys.executable, "-m", "bench.baseline", str(ports["baseline"])], base["baseline"] + "/"),
+        process(bare, base["bare"] + "/"),
         process(shop, base["shop"] + "/readyz", env),
     ):
         print(
             f"(b) GET /media/{{key}} of a {VARIANT_BYTES // 1024} KB variant, wrk on loopback; each run"
-            f" right after a {args.seconds} s run of the hello-world baseline;"
-            f" ratio = median of {args.rounds} pairs\n"
+            f" right after {args.seconds} s runs of the hello-world and of a bare handler sending the"
+            f" same bytes;\nratio = median of {args.rounds} runs, to the hello-world (and to the bare"
+            " 100 KB handler)\n"
         )
         print(ROW.format("scenario", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "ratio", "target"))
         for connections in (64, 256):
             drive(base["shop"], [path], connections=connections, seconds=2)  # warm up
-            pairs: list[tuple[Result, Result]] = [
-                (
-                    drive(base["baseline"], ["/"], connections=connections, seconds=args.seconds),
-                    drive(base["shop"], [path], connections=connections, seconds=args.seconds),
+            runs = [
+                tuple(
+                    drive(base[name], [url], connections=connections, seconds=args.seconds)
+                    for name, url in (("baseline", "/"), ("bare", "/"), ("shop", path))
                 )
                 for _ in range(args.rounds)
             ]
-            ratio = statistics.median(r.rps / b.rps for b, r in pairs)
-            r = sorted((r for _, r in pairs), key=lambda x: x.rps)[len(pairs) // 2]
-            errors = sum(r.errors for _, r in pairs)
-            ok = ratio >= 0.5 and errors == 0
-            figures = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", errors)
-            verdict = f">= 0.5x, 0 errors  {'ok' if ok else 'MISSED'}"
-            print(
-                ROW.format(f"100 KB variant, {connections} conns", *figures, f"{ratio:.2f}x", verdict),
-                flush=True,
-            )
-            baseline = statistics.median(b.rps for b, _ in pairs)
-            print(
-                ROW.format(f"  hello-world, {connections} conns", f"{baseline:,.0f}", "", "", "", "", "", "")
-            )
+            _report(connections, runs)
+
+
+def _report(connections: int, runs: list[tuple[Result, ...]]) -> None:
+    ratio = statistics.median(shop.rps / hello.rps for hello, _, shop in runs)
+    to_bare = statistics.median(shop.rps / bare.rps for _, bare, shop in runs)
+    ceiling = statistics.median(bare.rps / hello.rps for hello, bare, _ in runs)
+    r = sorted((shop for *_, shop in runs), key=lambda x: x.rps)[len(runs) // 2]
+    errors = sum(shop.errors for *_, shop in runs)
+    ok = ratio >= 0.5 and errors == 0
+    figures = (f"{r.rps:,.0f}", f"{r.p50_ms:.2f}", f"{r.p95_ms:.2f}", f"{r.p99_ms:.2f}", errors)
+    verdict = f">= 0.5x, 0 errors  {'ok' if ok else 'MISSED'} ({to_bare:.2f}x the bare 100 KB handler)"
+    print(ROW.format(f"100 KB variant, {connections} conns", *figures, f"{ratio:.2f}x", verdict))
+    hello = statistics.median(h.rps for h, *_ in runs)
+    bare = statistics.median(b.rps for _, b, _ in runs)
+    print(ROW.format(f"  hello-world, {connections} conns", f"{hello:,.0f}", "", "", "", "", "", ""))
+    print(
+        ROW.format(
+            f"  bare 100 KB, {connections} conns", f"{bare:,.0f}", "", "", "", "", f"{ceiling:.2f}x", ""
+        )
+    )
 
 
 def main() -> None:
     if sys.argv[1:2] == ["upload-server"]:
         serve_uploads(int(sys.argv[2]), sys.argv[3], Path(sys.argv[4]))
+        return
+    if sys.argv[1:2] == ["variant-server"]:
+        serve_variant(int(sys.argv[2]), Path(sys.argv[3]))
         return
     p = argparse.ArgumentParser(prog="bench.media_delivery", description=__doc__)
     p.add_argument("--seconds", type=int, default=5, help="per measurement")
