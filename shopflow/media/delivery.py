@@ -4,10 +4,12 @@ Keys are content hashes, so an answer never changes: a strong ETag derived from 
 cached for a year as immutable. Only variants (bytes the workers re-encoded) are served;
 an original is never, whatever it holds, and any other key names nothing (404).
 
-Local files go out by sendfile where the event loop has it (asyncio's does; uvloop's does
-not, and then they are read in threads). S3 objects are streamed from a ranged GET through
-the storage's bounded connections rather than redirected to a presigned URL: the answer
-keeps our ETag, Range and cache headers, a CDN in front may cache it for a year (a
+The variants served most are answered from the process's memory (see cache.py), in one
+write. Otherwise a local file up to 512 KB is read whole in one trip to a thread, and a
+larger one goes out by sendfile where the event loop has it (asyncio's does; uvloop's does
+not, and then it is read in pieces in threads). S3 objects are streamed from a ranged GET
+through the storage's bounded connections rather than redirected to a presigned URL: the
+answer keeps our ETag, Range and cache headers, a CDN in front may cache it for a year (a
 presigned URL expires, so a cached redirect to one breaks), and the bucket stays private.
 """
 

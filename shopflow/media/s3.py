@@ -59,7 +59,9 @@ def _missing(e: ClientError) -> bool:
     return str(e.response.get("Error", {}).get("Code")) in MISSING
 
 
-def _status(e: ClientError) -> int:
+def _status(e: BaseException | None) -> int:
+    if not isinstance(e, ClientError):
+        return 0
     return int(e.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0))
 
 
@@ -140,6 +142,19 @@ class S3Storage:
 
     async def _put_new(self, spooled: Spooled) -> bool:
         """Put the spooled file unless the key exists; whether this put it there."""
+        try:
+            await self._put_file(spooled, IfNoneMatch="*")
+        except ClientError as e:
+            if _status(e) == 412:  # the same bytes arrived meanwhile
+                return False
+            raise
+        except StorageUnavailable as e:
+            if _status(e.__cause__) != 501:
+                raise
+            await self._put_file(spooled)  # a store without conditional writes: the check above did
+        return True
+
+    async def _put_file(self, spooled: Spooled, **condition: str) -> None:
         checksum = base64.b64encode(bytes.fromhex(spooled.sha256)).decode()
         file = await asyncio.to_thread(spooled.path.open, "rb")
         try:
@@ -151,15 +166,10 @@ class S3Storage:
                     ContentLength=spooled.size,
                     ContentType="application/octet-stream",
                     ChecksumSHA256=checksum,
-                    IfNoneMatch="*",
+                    **condition,
                 )
-        except ClientError as e:
-            if _status(e) == 412:  # the same bytes arrived meanwhile
-                return False
-            raise
         finally:
             file.close()
-        return True
 
     async def put(self, key: str, data: bytes, content_type: str) -> None:
         async with self.slots:
