@@ -47,10 +47,11 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _serve_env(database_url: str, redis_url: str) -> dict[str, str]:
+def _serve_env(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
     return _env(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        SHOPFLOW_DATA_DIR=str(data_dir),  # local media lands there, not in the working tree
         SHOPFLOW_ACCESS_LOG="false",
         SHOPFLOW_JWT_SECRET=JWT_SECRET,
         SHOPFLOW_PASSWORD_PEPPER=PEPPER,
@@ -89,10 +90,12 @@ def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -
     assert len(password) >= 32
 
 
-def test_serve_with_several_processes_shares_one_port(database_url: str, redis_url: str) -> None:
+def test_serve_with_several_processes_shares_one_port(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _serve_env(database_url, redis_url)
+    env = _serve_env(database_url, redis_url, tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopflow", "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -131,10 +134,12 @@ def _wait_dead(pid: int) -> None:
     raise AssertionError(f"process {pid} still runs")
 
 
-def test_serve_with_several_processes_answers_metrics_for_all(database_url: str, redis_url: str) -> None:
+def test_serve_with_several_processes_answers_metrics_for_all(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _serve_env(database_url, redis_url)
+    env = _serve_env(database_url, redis_url, tmp_path)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -41,6 +41,8 @@ SECRETS = frozenset(
         "stripe_secret_key",
         "stripe_webhook_secret",
         "paypal_client_secret",
+        "media_s3_access_key_id",
+        "media_s3_secret_access_key",
     }
 )
 
@@ -172,6 +174,25 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown country or negative amount: {', '.join(bad)}")
         return v
 
+    # Product media: the bytes on a local disk (under data_dir/media unless media_local_dir
+    # names a directory) or in an S3 bucket; with a CDN, variant URLs point at it.
+    media_storage: Literal["local", "s3"] = "local"
+    media_local_dir: Path | None = None
+    media_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # an upload past this is refused, nothing kept
+    media_s3_bucket: str = ""
+    media_s3_region: str = "us-east-1"
+    media_s3_endpoint_url: str = ""  # an S3-compatible store (MinIO, R2, ...); empty: AWS
+    media_s3_max_connections: int = Field(64, ge=1, le=1024)  # to S3 at once, per process; more wait
+    media_cdn_url: str = ""  # e.g. https://cdn.shop.example/media; empty: {public path}/media/{key}
+    media_memory_cache_mb: int = Field(64, ge=0)  # per web process, for the variants served most; 0: none
+
+    @field_validator("media_s3_endpoint_url", "media_cdn_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER, ...).
     jwt_secret: SecretStr = SecretStr("")
     password_pepper: SecretStr = SecretStr("")
@@ -181,6 +202,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     paypal_client_secret: SecretStr = SecretStr("")
+    # Empty: the standard AWS chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
+    media_s3_access_key_id: SecretStr = SecretStr("")
+    media_s3_secret_access_key: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod
