@@ -12,6 +12,10 @@ import math
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..platform.settings import Settings
 
 # Bump when the pipeline's output changes for the same ladder (a new resampler, say), so
 # reprocessing writes new keys instead of replacing bytes behind immutable URLs.
@@ -103,6 +107,20 @@ class Processed:
     height: int
     placeholder: str  # base64 ThumbHash of the upright, sRGB image
     variants: list[Variant]
+
+
+def ladder_of(settings: Settings) -> Ladder:
+    """The ladder the settings name (`media_widths`, the qualities and limits)."""
+    return Ladder(
+        widths=settings.media_widths,
+        avif_quality=settings.media_avif_quality,
+        avif_effort=settings.media_avif_effort,
+        webp_quality=settings.media_webp_quality,
+        jpeg_quality=settings.media_jpeg_quality,
+        max_pixels=settings.media_max_pixels,
+        max_heif_pixels=settings.media_max_heif_pixels,
+        max_frames=settings.media_max_frames,
+    )
 
 
 def plan_widths(width: int, height: int, ladder: Ladder) -> tuple[int, ...]:

@@ -185,6 +185,23 @@ class Settings(BaseSettings):
     media_s3_max_connections: int = Field(64, ge=1, le=1024)  # to S3 at once, per process; more wait
     media_cdn_url: str = ""  # e.g. https://cdn.shop.example/media; empty: {public path}/media/{key}
     media_memory_cache_mb: int = Field(64, ge=0)  # per web process, for the variants served most; 0: none
+    # The variants every image is made in (a change re-keys them: `shopflow media reprocess`)
+    # and what an original may be before it is refused.
+    media_widths: tuple[int, ...] = (160, 320, 480, 640, 960, 1280, 1600, 1920, 2560)
+    media_avif_quality: int = Field(52, ge=1, le=100)
+    media_avif_effort: int = Field(2, ge=0, le=9)
+    media_webp_quality: int = Field(78, ge=1, le=100)
+    media_jpeg_quality: int = Field(80, ge=1, le=100)
+    media_max_pixels: int = Field(50_000_000, ge=1)
+    media_max_heif_pixels: int = Field(28_000_000, ge=1)  # AVIF/HEIF decode whole: a lower bound on memory
+    media_max_frames: int = Field(500, ge=1)
+
+    @field_validator("media_widths")
+    @classmethod
+    def _widths(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or list(v) != sorted(set(v)) or v[0] < 1 or v[-1] > 16383:
+            raise ValueError("must be unique widths from 1 to 16383, ascending")
+        return v
 
     @field_validator("media_s3_endpoint_url", "media_cdn_url")
     @classmethod

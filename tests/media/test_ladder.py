@@ -6,16 +6,19 @@ import base64
 import dataclasses
 
 import pytest
+from pydantic import ValidationError
 
 from shopflow.media.ladder import (
     DEFAULT_WIDTHS,
     Ladder,
     VariantFormat,
+    ladder_of,
     original_key,
     plan_widths,
     variant_key,
 )
 from shopflow.media.thumbhash import rgba_to_thumbhash
+from shopflow.platform.settings import Settings
 
 SHA = "ab" * 32
 
@@ -143,3 +146,13 @@ def test_a_thumbhash_is_of_at_most_100_by_100() -> None:
         rgba_to_thumbhash(101, 10, bytes(101 * 10 * 4))
     with pytest.raises(ValueError):
         rgba_to_thumbhash(10, 10, bytes(10))
+
+
+def test_the_settings_name_the_ladder() -> None:
+    settings = Settings(media_widths=(200, 400), media_avif_quality=60, media_max_frames=10)
+    ladder = ladder_of(settings)
+    assert ladder.widths == (200, 400) and ladder.avif_quality == 60 and ladder.max_frames == 10
+    assert ladder_of(Settings()) == Ladder()  # the defaults agree
+    assert ladder.digest != Ladder().digest
+    with pytest.raises(ValidationError):
+        Settings(media_widths=(400, 200))
