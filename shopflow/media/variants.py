@@ -49,7 +49,7 @@ async def make_variants(db: Database, storage: Storage, ladder: Ladder, media_id
     before = await queries.set_ready(
         db, media_id, ladder.digest, made.width, made.height, made.placeholder, listed
     )
-    old = before["ladder"] if before is not None else None
-    if old not in (None, ladder.digest) and not await queries.ladder_in_use(db, sha, old, media_id):
+    replaced = before is not None and before["ladder"] not in (None, ladder.digest)
+    if replaced and not await queries.ladder_in_use(db, sha, before["ladder"], media_id):
         await storage.delete(v["key"] for v in before["variants"])  # reprocessed: the old ones go
     return MediaStatus.READY
