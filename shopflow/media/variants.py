@@ -49,7 +49,10 @@ async def make_variants(db: Database, storage: Storage, ladder: Ladder, media_id
     before = await queries.set_ready(
         db, media_id, ladder.digest, made.width, made.height, made.placeholder, listed
     )
-    replaced = before is not None and before["ladder"] not in (None, ladder.digest)
-    if replaced and not await queries.ladder_in_use(db, sha, before["ladder"], media_id):
-        await storage.delete(v["key"] for v in before["variants"])  # reprocessed: the old ones go
+    if (
+        before is not None
+        and before["ladder"] not in (None, ladder.digest)  # reprocessed: the old ones go
+        and not await queries.ladder_in_use(db, sha, before["ladder"], media_id)
+    ):
+        await storage.delete(v["key"] for v in before["variants"])
     return MediaStatus.READY
