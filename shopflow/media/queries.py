@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 from uuid import UUID
 
@@ -57,4 +58,12 @@ async def ladder_in_use(ex: Executor, sha256: str, ladder: str, other_than: UUID
             ladder,
             other_than,
         )
+    )
+
+
+async def fetch_ready(ex: Executor, media_ids: Collection[UUID]) -> list[asyncpg.Record]:
+    return await ex.fetch(
+        "SELECT id, width, height, placeholder, variants FROM media"
+        " WHERE id = ANY($1::uuid[]) AND status = 'ready'",
+        list(media_ids),
     )

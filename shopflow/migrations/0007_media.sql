@@ -24,15 +24,3 @@ CREATE TABLE media (
 );
 CREATE INDEX media_newest ON media (created_at DESC, id DESC);
 CREATE INDEX media_sha256 ON media (sha256);
-
--- A product's pictures, in order. A media row a product shows cannot be deleted (RESTRICT).
-CREATE TABLE product_images (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    product_id  uuid NOT NULL REFERENCES products (id) ON DELETE CASCADE,
-    media_id    uuid NOT NULL REFERENCES media (id) ON DELETE RESTRICT,
-    alt         text NOT NULL DEFAULT '' CHECK (length(alt) <= 500),
-    position    int NOT NULL CHECK (position >= 0),
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
-CREATE INDEX product_images_in_order ON product_images (product_id, position, id);
-CREATE INDEX product_images_media ON product_images (media_id);
