@@ -43,6 +43,7 @@ from .keys import (
     TRAFFIC,
 )
 from .media import delivery as media_delivery
+from .media import routes as media_routes
 from .media.backends import open_storage
 from .media.cache import CachedStorage
 from .platform import health
@@ -244,6 +245,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)
     app.router.add_routes(checkout_routes.routes)
+    app.router.add_routes(media_routes.routes)
     app.router.add_routes(media_delivery.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:

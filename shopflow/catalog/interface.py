@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ..platform.cache import Cache
+from ..platform.db import Executor
 from ..platform.redisx import stop_if_cancelled
+from . import queries
 from .service import LISTING, product_cache_key
 
 
@@ -54,3 +56,12 @@ class StockNotices:
             await asyncio.sleep(self.every)
             await self.flush()
             stop_if_cancelled()
+
+
+async def media_changed(db: Executor, cache: Cache, media_ids: list[UUID]) -> None:
+    """Media became ready or were made anew: drop the cached documents of the products
+    showing them (in every process), and the listings' thumbnails."""
+    products = await queries.fetch_products_showing(db, media_ids)
+    if products:
+        await cache.invalidate(*(product_cache_key(p) for p in products))
+        await cache.bump(LISTING)

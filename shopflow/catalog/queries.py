@@ -258,3 +258,10 @@ async def set_on_hand(ex: Executor, sku: str, on_hand: int) -> asyncpg.Record | 
 
 async def fetch_stock(ex: Executor, sku: str) -> asyncpg.Record | None:
     return await ex.fetchrow("SELECT sku, on_hand, reserved FROM stock WHERE sku = $1", sku)
+
+
+async def fetch_products_showing(ex: Executor, media_ids: list[UUID]) -> list[UUID]:
+    rows = await ex.fetch(
+        "SELECT DISTINCT product_id FROM product_images WHERE media_id = ANY($1::uuid[])", media_ids
+    )
+    return [r["product_id"] for r in rows]

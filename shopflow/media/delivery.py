@@ -28,9 +28,10 @@ from pydantic import StringConstraints
 
 from ..keys import MEDIA_STORAGE, TRAFFIC
 from ..platform.endpoint import endpoint
-from ..platform.errors import AppError, NotFound
+from ..platform.errors import AppError
 from ..platform.middleware import REQUEST_ID
 from .cache import CachedStorage
+from .errors import MediaNotFound
 from .storage import VARIANT_KEY, Blob, ObjectMissing, is_variant, variant_format
 
 routes = web.RouteTableDef()
@@ -38,10 +39,6 @@ CACHE_CONTROL = "public, max-age=31536000, immutable"
 VariantKey = Annotated[str, StringConstraints(pattern=f"^{VARIANT_KEY.pattern}$")]
 # One range, as RFC 9110 writes it; anything else (several ranges, other units) is ignored.
 RANGE = re.compile(r"bytes=(?:([0-9]{1,18})-([0-9]{0,18})|-([0-9]{1,18}))", re.ASCII | re.IGNORECASE)
-
-
-class MediaNotFound(NotFound):
-    code = "media_not_found"
 
 
 class RangeNotSatisfiable(AppError):

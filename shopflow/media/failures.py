@@ -7,6 +7,7 @@ MediaError(code, detail)
     unsupported_dimensions  so tall and narrow that no variant fits an encoder's limits
     corrupt_image           the header or pixels could not be decoded
     encode_failed           a variant could not be encoded
+    original_missing        the uploaded bytes are no longer in storage
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ class MediaErrorCode(StrEnum):
     UNSUPPORTED_DIMENSIONS = "unsupported_dimensions"
     CORRUPT_IMAGE = "corrupt_image"
     ENCODE_FAILED = "encode_failed"
+    ORIGINAL_MISSING = "original_missing"
 
 
 class MediaError(Exception):

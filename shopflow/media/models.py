@@ -41,6 +41,43 @@ class Picture:
     sources: tuple[Source, ...]
 
 
+@dataclass(frozen=True)
+class VariantRef:
+    """One stored variant, as clients fetch it."""
+
+    width: int
+    height: int
+    format: VariantFormat
+    url: str
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Media:
+    """An upload and what became of it: the picture's fields are None until it is ready."""
+
+    id: UUID
+    status: MediaStatus
+    error: Failure | None
+    alt: str
+    content_type: str
+    bytes: int
+    width: int | None
+    height: int | None
+    placeholder: str | None
+    variants: tuple[VariantRef, ...]
+    url: str | None
+    srcset: str | None
+    sources: tuple[Source, ...]
+    created_at: datetime
+
+
 class SourceOut(BaseModel):
     type: str
     srcset: str

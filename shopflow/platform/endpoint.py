@@ -12,7 +12,8 @@ parameters (a value outside one names nothing: 404), `idempotent=True` for handl
 honour an Idempotency-Key, `headers=` other request headers a handler reads, and
 `responses=` statuses other than `status` answered with a model rather than a problem,
 `answers=` those answered with a body of a media type, or none (206 and 304 of a file);
-`makes=` says where the answer names something other endpoints take in their path (the
+`raw_body=` the media type of a body the handler reads itself (with `raw_schema=` its
+schema); `makes=` says where the answer names something other endpoints take in their path (the
 document links them, so a client, or a test, can follow from one to the other).
 """
 
@@ -127,6 +128,7 @@ class Endpoint:
     raw_body: str | None = None  # a body the handler reads itself, of this media type
     makes: Mapping[str, str] = field(default_factory=dict)  # path parameter -> JSON pointer in the answer
     answers: Mapping[int, str | None] = field(default_factory=dict)  # status -> media type of its body
+    raw_schema: Mapping[str, Any] = field(default_factory=dict)  # of `raw_body`, for the document
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ def endpoint(
     raw_body: str | None = None,
     makes: Mapping[str, str] | None = None,
     answers: Mapping[int, str | None] | None = None,
+    raw_schema: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Awaitable[web.StreamResponse]]], Handler]:
     spec = Endpoint(
         summary,
@@ -252,6 +255,7 @@ def endpoint(
         raw_body,
         makes or {},
         answers or {},
+        raw_schema or {},
     )
 
     def wrap(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:

@@ -276,7 +276,7 @@ def _operation(
             "content": {"application/json": {"schema": refs[spec.body, "validation"]}},
         }
     elif spec.raw_body is not None:
-        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": {}}}}
+        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": dict(spec.raw_schema)}}}
     if spec.guard is not None:
         optional = getattr(spec.guard, GUARD_ATTR, GUARDLESS).optional
         op["security"] = [{}, {"bearer": []}] if optional else [{"bearer": []}]

@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     # seconds a request holds its Idempotency-Key unless its process renews the hold (every
     # fifth of it); a key whose process died is taken over by a retry this long after
     idempotency_lease: float = Field(5.0, ge=1, le=300)
+    # seconds a long job (image processing) holds its outbox row; a worker that died
+    # mid-job has its job taken over by another this long after it started
+    job_lease: float = Field(300.0, ge=1, le=3600)
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
@@ -195,6 +198,9 @@ class Settings(BaseSettings):
     media_max_pixels: int = Field(50_000_000, ge=1)
     media_max_heif_pixels: int = Field(28_000_000, ge=1)  # AVIF/HEIF decode whole: a lower bound on memory
     media_max_frames: int = Field(500, ge=1)
+    # Images a worker process makes variants of at once: libvips spreads each over every core,
+    # and a 50 MP original peaks near 450 MB, so more only adds memory. More workers scale it.
+    media_jobs_at_once: int = Field(1, ge=1, le=32)
 
     @field_validator("media_widths")
     @classmethod
