@@ -1,4 +1,4 @@
-"""The `shopflow` command: serve, worker, migrate, seed, dev."""
+"""The `shopflow` command: serve, worker, migrate, seed, user, media, dev."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import asyncpg
 
@@ -143,6 +144,30 @@ def cmd_user_create(args: argparse.Namespace) -> None:
         print(f"password: {password}")
 
 
+async def _reprocess(settings: Settings, media_ids: list[UUID] | None) -> int:
+    from .media.ladder import ladder_of
+    from .media.service import reprocess
+    from .platform.db import Database
+    from .platform.redisx import connect
+
+    db = await Database.open(settings, min_size=1, max_size=1)
+    redis = connect(settings.redis_url, settings.redis_timeout)
+    try:
+        return await reprocess(
+            db, redis, ladder_of(settings), media_ids, lambda n: print(f"queued {n}", flush=True)
+        )
+    finally:
+        await db.pool.close()
+        await redis.aclose()
+
+
+def cmd_media_reprocess(args: argparse.Namespace) -> None:
+    settings = _require_urls(load_settings())
+    run(migrate(settings.database_url))
+    n = run(_reprocess(settings, None if args.all else args.ids))
+    print(f"{n} media queued for the workers to make anew" if n else "every media is made with this ladder")
+
+
 async def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
     from .auth.service import set_disabled
     from .auth.sessions import Sessions
@@ -271,6 +296,18 @@ def parser() -> argparse.ArgumentParser:
         )
         status.add_argument("--email", required=True)
         status.set_defaults(func=cmd_user_status)
+    media = sub.add_parser("media", help="manage product media")
+    media_sub = media.add_subparsers(dest="action", required=True)
+    reprocess = media_sub.add_parser(
+        "reprocess",
+        help="make variants anew through the workers (after a ladder change); stopped, run again to go on",
+    )
+    which = reprocess.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--all", action="store_true", help="every media not made with the current ladder, or failed"
+    )
+    which.add_argument("ids", nargs="*", type=UUID, default=[], metavar="ID", help="these media")
+    reprocess.set_defaults(func=cmd_media_reprocess)
     dev = sub.add_parser("dev", help="embedded PostgreSQL and Redis, migrate, seed, web + worker")
     dev.add_argument("--port", type=int)
     dev.add_argument("--products", type=int, default=1000)

@@ -101,7 +101,7 @@ async def fetch_page(ex: Executor, limit: int, after: tuple[datetime, UUID] | No
 
 
 async def delete_media(conn: Executor, media_id: UUID) -> asyncpg.Record | None:
-    """Delete the row (ForeignKeyViolationError while a product shows it); what it named."""
+    """Delete the row (RestrictViolationError while a product shows it); what it named."""
     return await conn.fetchrow("DELETE FROM media WHERE id = $1 RETURNING sha256, ladder, variants", media_id)
 
 

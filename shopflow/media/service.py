@@ -80,7 +80,7 @@ async def delete_media(db: Database, storage: Storage, media_id: UUID) -> None:
                 await storage.delete([original_key(sha), *(v["key"] for v in row["variants"])])
             elif not await queries.ladder_in_use(conn, sha, row["ladder"], media_id):
                 await storage.delete(v["key"] for v in row["variants"])
-    except asyncpg.ForeignKeyViolationError:
+    except asyncpg.RestrictViolationError:
         raise MediaInUse("a product shows this media: remove it from the product first") from None
 
 
