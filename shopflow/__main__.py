@@ -104,7 +104,30 @@ def cmd_seed(args: argparse.Namespace) -> None:
     settings = _require_urls(load_settings())
     run(migrate(settings.database_url))
     n = run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
-    print(f"seeded {n} products")
+    pictures = run(_seed_pictures(settings))
+    print(f"seeded {n} products and {pictures} pictures (the workers make their variants)")
+
+
+async def _seed_pictures(settings: Settings) -> int:
+    """A drawn picture for each category's products, uploaded for the workers to process."""
+    from .catalog import seed
+    from .media.backends import open_storage
+    from .media.demo import upload_pictures
+    from .platform.db import Database
+    from .platform.redisx import connect
+
+    db = await Database.open(settings, min_size=1, max_size=1)
+    redis = connect(settings.redis_url, settings.redis_timeout)
+    try:
+        categories = await seed.leaf_categories(db)
+        async with open_storage(settings) as storage:
+            names = [c["name"] for c in categories]
+            media = await upload_pictures(db, redis, storage, names, settings.media_max_bytes)
+        await seed.show_pictures(db, {c["id"]: m for c, m in zip(categories, media, strict=True)})
+        return len(media)
+    finally:
+        await db.pool.close()
+        await redis.aclose()
 
 
 def _kept_secret(data_dir: Path, name: str) -> str:
@@ -226,14 +249,17 @@ def cmd_dev(args: argparse.Namespace) -> None:
             if not getattr(settings, name).get_secret_value():
                 env[f"SHOPFLOW_{name.upper()}"] = _kept_secret(data_dir, name)
         settings = load_settings(
-            database_url=env["DATABASE_URL"], password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"]
+            database_url=env["DATABASE_URL"],
+            redis_url=env["REDIS_URL"],
+            password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"],
         )
         run(migrate(settings.database_url))
         seeded = run(
             _seed(settings.database_url, args.products, settings.currency, reset=False, if_empty=True)
         )
         if seeded:
-            log.info("seeded the demo shop", extra={"products": seeded})
+            pictures = run(_seed_pictures(settings))
+            log.info("seeded the demo shop", extra={"products": seeded, "pictures": pictures})
         admin = run(_first_admin(settings, data_dir))
         cli = [sys.executable, "-m", "shopflow"]
         port = args.port or settings.port
