@@ -23,8 +23,10 @@ from aiohttp.test_utils import TestClient
 from arq.constants import in_progress_key_prefix
 
 from shopflow.app import create_app
-from shopflow.keys import MEDIA_STORAGE, REDIS
+from shopflow.keys import DB, MEDIA_STORAGE, REDIS
+from shopflow.media.demo import draw, upload_pictures
 from shopflow.media.ladder import Ladder, original_key
+from shopflow.media.sniff import ImageType, sniff
 from shopflow.platform.outbox import enqueue_job
 from shopflow.platform.settings import Settings
 from tests.checkout.conftest import run_worker
@@ -349,3 +351,21 @@ async def test_reprocess_makes_the_new_ladder_and_drops_the_old(
     for url in old:
         assert (await client.get(url)).status == 404
     assert Ladder(widths=(120, 240, 360)).digest in media["url"]
+
+
+async def test_the_demo_pictures_go_through_the_pipeline(
+    client: TestClient, app: web.Application, settings: Settings
+) -> None:
+    drawn = [draw(n, 64) for n in range(3)]
+    assert len(set(drawn)) == 3 and all(sniff(d) is ImageType.JPEG for d in drawn)
+    ids = await upload_pictures(
+        app[DB], app[REDIS], app[MEDIA_STORAGE], ["Mugs", "Boots"], settings.media_max_bytes
+    )
+    await run_worker(settings)
+    rows = await app[DB].fetch(
+        "SELECT alt, status, width FROM media WHERE id = ANY($1::uuid[]) ORDER BY alt", ids
+    )
+    assert [(r["alt"], r["status"], r["width"]) for r in rows] == [
+        ("Boots", "ready", 800),
+        ("Mugs", "ready", 800),
+    ]
