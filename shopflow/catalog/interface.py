@@ -10,7 +10,7 @@ from uuid import UUID
 from ..platform.cache import Cache
 from ..platform.db import Executor
 from ..platform.redisx import stop_if_cancelled
-from . import queries
+from . import images
 from .service import LISTING, product_cache_key
 
 
@@ -58,10 +58,7 @@ class StockNotices:
             stop_if_cancelled()
 
 
-async def media_changed(db: Executor, cache: Cache, media_ids: list[UUID]) -> None:
-    """Media became ready or were made anew: drop the cached documents of the products
-    showing them (in every process), and the listings' thumbnails."""
-    products = await queries.fetch_products_showing(db, media_ids)
-    if products:
-        await cache.invalidate(*(product_cache_key(p) for p in products))
-        await cache.bump(LISTING)
+async def media_changed(db: Executor, cache: Cache, media_ids: Collection[UUID]) -> None:
+    """Media became ready, or were made again: drop the cached documents of every product
+    showing any of them, and the listing pages (thumbnails) if any product does."""
+    await images.media_changed(db, cache, media_ids)

@@ -7,10 +7,16 @@ from uuid import UUID
 
 from ..platform.db import Executor
 from . import queries
-from .models import Picture, Source
+from .models import MediaStatus, Picture, Source
 from .pictures import picture_of
 
-__all__ = ["Picture", "Source", "pictures"]
+__all__ = ["MediaStatus", "Picture", "Source", "media_status", "pictures"]
+
+
+async def media_status(ex: Executor, media_id: UUID) -> MediaStatus | None:
+    """The media's status, or None when there is no such media."""
+    status = await queries.fetch_status(ex, media_id)
+    return MediaStatus(status) if status is not None else None
 
 
 async def pictures(ex: Executor, media_ids: Collection[UUID], cdn_url: str) -> dict[UUID, Picture]:

@@ -62,6 +62,10 @@ async def ladder_in_use(ex: Executor, sha256: str, ladder: str, other_than: UUID
     )
 
 
+async def fetch_status(ex: Executor, media_id: UUID) -> str | None:
+    return await ex.fetchval("SELECT status FROM media WHERE id = $1", media_id)  # type: ignore[no-any-return]
+
+
 async def fetch_ready(ex: Executor, media_ids: Collection[UUID]) -> list[asyncpg.Record]:
     return await ex.fetch(
         "SELECT id, width, height, placeholder, variants FROM media"
