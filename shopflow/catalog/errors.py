@@ -60,8 +60,8 @@ class TooManyImages(Conflict):
     title = "The product has as many images as it may"
 
 
-class MediaNotFound(Invalid):
-    code = "media_not_found"
+class UnknownMedia(Invalid):
+    code = "unknown_media"
     title = "Unknown media"
 
 

@@ -13,14 +13,14 @@ from ..media.interface import MediaStatus, media_status, pictures
 from ..platform.cache import Cache
 from ..platform.db import Database, Executor
 from . import queries
-from .errors import ImageNotFound, MediaFailed, MediaNotFound, ProductNotFound, TooManyImages
+from .errors import ImageNotFound, MediaFailed, ProductNotFound, TooManyImages, UnknownMedia
 from .models import MAX_IMAGES, ImageCreate, ImageKey, ImageUpdate
 from .pictures import PlacedImage
 from .service import LISTING, product_cache_key
 
 
-def _media_not_found(media_id: UUID) -> MediaNotFound:
-    return MediaNotFound(f"no media {media_id}", errors=[{"field": "media_id", "message": "unknown"}])
+def _unknown_media(media_id: UUID) -> UnknownMedia:
+    return UnknownMedia(f"no media {media_id}", errors=[{"field": "media_id", "message": "unknown"}])
 
 
 async def _lock(conn: asyncpg.Connection, product_id: UUID) -> None:
@@ -52,7 +52,7 @@ async def add_image(
     still processing is accepted and shows once it is ready; one that failed is refused."""
     status = await media_status(db, body.media_id)
     if status is None:
-        raise _media_not_found(body.media_id)
+        raise _unknown_media(body.media_id)
     if status is MediaStatus.FAILED:
         raise MediaFailed(
             f"media {body.media_id} failed to process; upload the image again",
@@ -67,7 +67,7 @@ async def add_image(
             position = count if body.position is None else min(body.position, count)
             row = await queries.insert_image(conn, product_id, body.media_id, body.alt, position)
     except asyncpg.ForeignKeyViolationError:  # the media was deleted since its status was read
-        raise _media_not_found(body.media_id) from None
+        raise _unknown_media(body.media_id) from None
     await _changed(cache, product_id)
     return await _placed(db, row, cdn_url)
 

@@ -1,4 +1,4 @@
-"""The media component's SQL: its rows in `media` and `product_images`."""
+"""The media component's SQL: its rows in `media` (and the outbox jobs that process them)."""
 
 from __future__ import annotations
 

@@ -110,7 +110,7 @@ async def test_the_answer_is_the_image_with_its_picture_once_ready(
 async def test_unknown_and_failed_media_are_refused(
     client: Any, staff: dict[str, str], mug: str, db: asyncpg.Connection
 ) -> None:
-    problem = await attach(client, staff, mug, str(uuid4()), 422, code="media_not_found")
+    problem = await attach(client, staff, mug, str(uuid4()), 422, code="unknown_media")
     assert problem["errors"] == [{"field": "media_id", "message": "unknown"}]
     await attach(client, staff, mug, await add_media(db, "failed"), 422, code="media_failed")
     for body in ({}, {"media_id": "not-a-uuid"}, {"media_id": str(uuid4()), "extra": 1}):
