@@ -174,7 +174,7 @@ async def _send(request: web.Request, resp: web.StreamResponse, blob: Blob, part
     },
     answers={206: "image/*", 304: None},
 )
-async def get_media(request: web.Request) -> web.StreamResponse:
+async def get_variant(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
     if not is_variant(key):  # originals too: only re-encoded bytes are ever served
         raise MediaNotFound(f"no media {key!r}")

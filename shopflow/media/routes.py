@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from uuid import UUID
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from ..auth.interface import PRINCIPAL, require_staff
 from ..keys import DB, MEDIA_STORAGE, REDIS, SETTINGS
@@ -71,7 +72,7 @@ async def upload(request: web.Request) -> web.Response:
                     raise Invalid(
                         "one file at a time", errors=[{"field": "file", "message": "more than one"}]
                     )
-        except (ValueError, AssertionError) as e:  # aiohttp's word for a body that is not multipart
+        except (ValueError, AssertionError, HttpProcessingError) as e:  # aiohttp's words for a bad body
             raise BadRequest(f"malformed multipart body: {e}") from None
         if spooled is None:
             raise NoFile()

@@ -55,7 +55,7 @@ async def list_media(
 ) -> tuple[list[Media], str | None]:
     """A page of media, newest first, and the cursor of the next page (None at the end)."""
     after = None
-    if cursor is not None:
+    if cursor:  # an empty one is the first page, as in the catalog
         at, media_id = decode_cursor(cursor, (datetime, UUID))
         after = (at, media_id)
     rows = await queries.fetch_page(db, limit + 1, after)

@@ -10,6 +10,7 @@ in use (409) or reused with another body (422); and request text may not hold NU
 
 from __future__ import annotations
 
+import copy
 import re
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -276,7 +277,9 @@ def _operation(
             "content": {"application/json": {"schema": refs[spec.body, "validation"]}},
         }
     elif spec.raw_body is not None:
-        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": dict(spec.raw_schema)}}}
+        schema = copy.deepcopy(dict(spec.raw_schema))
+        _no_nul(schema, schemas, set())
+        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": schema}}}
     if spec.guard is not None:
         optional = getattr(spec.guard, GUARD_ATTR, GUARDLESS).optional
         op["security"] = [{}, {"bearer": []}] if optional else [{"bearer": []}]

@@ -150,6 +150,9 @@ async def test_malformed_uploads_are_clear_errors(client: TestClient, staff: dic
     await expect(await client.post(url, json={"file": "x"}, headers=staff), 415, "unsupported_media_type")
     no_boundary = {**staff, "Content-Type": "multipart/form-data"}
     await expect(await client.post(url, data=b"--x\r\n", headers=no_boundary), 400)
+    bad_header = b'--b\r\nContent-Disposition: form-data; name="\x06"\r\n\r\nx\r\n--b--\r\n'
+    with_boundary = {**staff, "Content-Type": "multipart/form-data; boundary=b"}
+    await expect(await client.post(url, data=bad_header, headers=with_boundary), 400, "bad_request")
     only_alt = aiohttp.FormData({"alt": "no file"})
     only_alt.add_field("extra", b"x", filename="x.bin")  # a file part makes it multipart
     await expect(await client.post(url, data=only_alt, headers=staff), 422, "validation_failed")

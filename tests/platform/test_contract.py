@@ -163,11 +163,11 @@ def _config(caller: str, base_url: str, app: web.Application, ids: dict[str, lis
         for key, name in PARAMETERS.items()
     ]
     # A well-formed request may still be refused for what no schema can say: a token that is
-    # not valid, an unknown variant, a cursor from another list, a common password. The
-    # statuses an endpoint declares in `errors` are those refusals; schemathesis accepts
-    # them from that operation.
+    # not valid, an unknown variant, a cursor from another list, a common password, bytes
+    # that are not an image. The statuses an endpoint declares in `errors` are those
+    # refusals; schemathesis accepts them from that operation.
     for path, method, _, spec in endpoints(app):
-        if refusals := sorted({400, 422} & set(spec.errors)):
+        if refusals := sorted({400, 415, 422} & set(spec.errors)):
             expected = [*ACCEPTED, *map(str, refusals)]
             lines += [
                 "[[operations]]",
