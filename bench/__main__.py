@@ -26,6 +26,8 @@ import asyncpg
 from bench.auth import run_auth
 from bench.checkout import run_checkout
 from bench.load import Result, drive, ensure_wrk, wait_until_up
+from bench.media import run_media
+from bench.media_delivery import run_delivery, run_uploads
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -101,7 +103,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="baseline/scenario pairs per scenario")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
-    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout"), default="all")
+    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout", "media"), default="all")
     args = p.parse_args()
     ensure_wrk()
 
@@ -121,6 +123,7 @@ def main() -> None:
                 "SHOPFLOW_PASSWORD_PEPPER": secrets.token_urlsafe(16),
                 # wrk is one address: the general limit stays on (its cost is measured) but high
                 "SHOPFLOW_RATE_LIMIT_API_IP": "100000000/1",
+                "SHOPFLOW_DATA_DIR": str(Path(tmp) / "data"),
             }
             if args.suite in ("all", "catalog"):
                 took, ids, slugs = asyncio.run(prepare(dsn, args.products))
@@ -144,6 +147,12 @@ def main() -> None:
                     )
                 )
                 run_checkout(args, env, dsn, process, ROW)
+            if args.suite in ("all", "media"):
+                asyncio.run(migrate(dsn))
+                print("\nmedia:")
+                run_media(args)
+                run_delivery(args, env, Path(tmp), process, ROW)
+                run_uploads(args, env, Path(tmp), process, ROW)
         finally:
             redis.stop()
             pg.stop()

@@ -1,9 +1,10 @@
-"""The `shopflow` command: serve, worker, migrate, seed, dev."""
+"""The `shopflow` command: serve, worker, migrate, seed, user, media, dev."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
 import os
 import secrets
@@ -11,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 import asyncpg
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from .supervisor import Child
 
 log = logging.getLogger("shopflow")
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -49,7 +52,20 @@ async def _work(settings: Settings) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    _few_malloc_arenas()
     run(_work(_require_urls(load_settings())))
+
+
+def _few_malloc_arenas() -> None:
+    """glibc gives threads that allocate at once arenas of their own (up to 8 per core), and
+    memory freed in libvips' threads stays in them: two keep a worker's RSS near its use."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return  # glibc read it at start
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return  # not glibc: nothing to set
+    libc.mallopt(M_ARENA_MAX, 2)
 
 
 def _require_urls(settings: Settings) -> Settings:
@@ -88,7 +104,30 @@ def cmd_seed(args: argparse.Namespace) -> None:
     settings = _require_urls(load_settings())
     run(migrate(settings.database_url))
     n = run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
-    print(f"seeded {n} products")
+    pictures = run(_seed_pictures(settings))
+    print(f"seeded {n} products and {pictures} pictures (the workers make their variants)")
+
+
+async def _seed_pictures(settings: Settings) -> int:
+    """A drawn picture for each category's products, uploaded for the workers to process."""
+    from .catalog import seed
+    from .media.backends import open_storage
+    from .media.demo import upload_pictures
+    from .platform.db import Database
+    from .platform.redisx import connect
+
+    db = await Database.open(settings, min_size=1, max_size=1)
+    redis = connect(settings.redis_url, settings.redis_timeout)
+    try:
+        categories = await seed.leaf_categories(db)
+        async with open_storage(settings) as storage:
+            names = [c["name"] for c in categories]
+            media = await upload_pictures(db, redis, storage, names, settings.media_max_bytes)
+        await seed.show_pictures(db, {c["id"]: m for c, m in zip(categories, media, strict=True)})
+        return len(media)
+    finally:
+        await db.pool.close()
+        await redis.aclose()
 
 
 def _kept_secret(data_dir: Path, name: str) -> str:
@@ -126,6 +165,30 @@ def cmd_user_create(args: argparse.Namespace) -> None:
     print(f"created {args.role} {args.email} ({user_id})")
     if "SHOPFLOW_NEW_PASSWORD" not in os.environ:
         print(f"password: {password}")
+
+
+async def _reprocess(settings: Settings, media_ids: list[UUID] | None) -> int:
+    from .media.ladder import ladder_of
+    from .media.service import reprocess
+    from .platform.db import Database
+    from .platform.redisx import connect
+
+    db = await Database.open(settings, min_size=1, max_size=1)
+    redis = connect(settings.redis_url, settings.redis_timeout)
+    try:
+        return await reprocess(
+            db, redis, ladder_of(settings), media_ids, lambda n: print(f"queued {n}", flush=True)
+        )
+    finally:
+        await db.pool.close()
+        await redis.aclose()
+
+
+def cmd_media_reprocess(args: argparse.Namespace) -> None:
+    settings = _require_urls(load_settings())
+    run(migrate(settings.database_url))
+    n = run(_reprocess(settings, None if args.all else args.ids))
+    print(f"{n} media queued for the workers to make anew" if n else "every media is made with this ladder")
 
 
 async def _set_disabled(settings: Settings, email: str, disabled: bool) -> None:
@@ -186,14 +249,17 @@ def cmd_dev(args: argparse.Namespace) -> None:
             if not getattr(settings, name).get_secret_value():
                 env[f"SHOPFLOW_{name.upper()}"] = _kept_secret(data_dir, name)
         settings = load_settings(
-            database_url=env["DATABASE_URL"], password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"]
+            database_url=env["DATABASE_URL"],
+            redis_url=env["REDIS_URL"],
+            password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"],
         )
         run(migrate(settings.database_url))
         seeded = run(
             _seed(settings.database_url, args.products, settings.currency, reset=False, if_empty=True)
         )
         if seeded:
-            log.info("seeded the demo shop", extra={"products": seeded})
+            pictures = run(_seed_pictures(settings))
+            log.info("seeded the demo shop", extra={"products": seeded, "pictures": pictures})
         admin = run(_first_admin(settings, data_dir))
         cli = [sys.executable, "-m", "shopflow"]
         port = args.port or settings.port
@@ -256,6 +322,18 @@ def parser() -> argparse.ArgumentParser:
         )
         status.add_argument("--email", required=True)
         status.set_defaults(func=cmd_user_status)
+    media = sub.add_parser("media", help="manage product media")
+    media_sub = media.add_subparsers(dest="action", required=True)
+    reprocess = media_sub.add_parser(
+        "reprocess",
+        help="make variants anew through the workers (after a ladder change); stopped, run again to go on",
+    )
+    which = reprocess.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--all", action="store_true", help="every media not made with the current ladder, or failed"
+    )
+    which.add_argument("ids", nargs="*", type=UUID, default=[], metavar="ID", help="these media")
+    reprocess.set_defaults(func=cmd_media_reprocess)
     dev = sub.add_parser("dev", help="embedded PostgreSQL and Redis, migrate, seed, web + worker")
     dev.add_argument("--port", type=int)
     dev.add_argument("--products", type=int, default=1000)

@@ -36,11 +36,16 @@ from .keys import (
     HTTP,
     IDEMPOTENCY,
     LIMITER,
+    MEDIA_STORAGE,
     METRICS,
     REDIS,
     SETTINGS,
     TRAFFIC,
 )
+from .media import delivery as media_delivery
+from .media import routes as media_routes
+from .media.backends import open_storage
+from .media.cache import CachedStorage
 from .platform import health
 from .platform.cache import Cache
 from .platform.connections import Connections, connections_ctx
@@ -125,6 +130,15 @@ async def http_ctx(app: web.Application) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=15, connect=5)
     async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
         app[HTTP] = session
+        yield
+
+
+async def media_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The media storage the settings name (a directory, or an S3 client and its connections)."""
+    settings = app[SETTINGS]
+    async with open_storage(settings) as storage:
+        budget = settings.media_memory_cache_mb * 2**20
+        app[MEDIA_STORAGE] = CachedStorage(storage, budget) if budget else storage
         yield
 
 
@@ -224,12 +238,15 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
             http_ctx,
             auth_ctx,
             checkout_ctx,
+            media_ctx,
         ]
     )
     app.router.add_routes(health.routes)
     app.router.add_routes(auth_routes.routes)
     app.router.add_routes(catalog_routes.routes)
     app.router.add_routes(checkout_routes.routes)
+    app.router.add_routes(media_routes.routes)
+    app.router.add_routes(media_delivery.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

@@ -10,6 +10,8 @@ from typing import Any
 from arq.connections import ArqRedis
 
 from .checkout.context import Checkout
+from .media.tasks import MediaWork
+from .platform.cache import Cache
 from .platform.db import Database
 from .platform.settings import Settings
 
@@ -21,7 +23,9 @@ class JobContext:
     settings: Settings
     db: Database
     queue: ArqRedis
+    cache: Cache  # to drop what the jobs' writes change
     checkout: Checkout
+    media: MediaWork
     worker_id: str  # host:pid
 
 

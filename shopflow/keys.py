@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from .auth.service import Auth
     from .checkout.context import Checkout
+    from .media.storage import Storage
     from .platform.cache import Cache
     from .platform.connections import Connections
     from .platform.db import Database
@@ -38,3 +39,4 @@ OPENAPI: web.AppKey[bytes] = web.AppKey("openapi")
 AUTH: web.AppKey[Auth] = web.AppKey("auth")
 CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
 IDEMPOTENCY: web.AppKey[Leases] = web.AppKey("idempotency")  # the Idempotency-Keys this process runs
+MEDIA_STORAGE: web.AppKey[Storage] = web.AppKey("media_storage")  # where media bytes live (local or S3)

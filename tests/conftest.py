@@ -101,10 +101,11 @@ async def redis_url(servers: dict[str, str]) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def make_settings(database_url: str, redis_url: str) -> Callable[..., Settings]:
+def make_settings(database_url: str, redis_url: str, tmp_path: Path) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "env": "test",
+            "data_dir": tmp_path / "data",  # local media lands here, not in the working tree
             "database_url": database_url,
             "redis_url": redis_url,
             "jwt_secret": JWT_SECRET,

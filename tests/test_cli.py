@@ -47,14 +47,26 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _serve_env(database_url: str, redis_url: str) -> dict[str, str]:
+def _serve_env(database_url: str, redis_url: str, data_dir: Path) -> dict[str, str]:
     return _env(
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        SHOPFLOW_DATA_DIR=str(data_dir),  # local media lands there, not in the working tree
         SHOPFLOW_ACCESS_LOG="false",
         SHOPFLOW_JWT_SECRET=JWT_SECRET,
         SHOPFLOW_PASSWORD_PEPPER=PEPPER,
     )
+
+
+def _wait_for_pictures(base: str, product_id: str, timeout: float = 120) -> None:
+    """Until the worker has made the demo product's picture: then its variants are served."""
+    deadline = time.monotonic() + timeout
+    while not (images := _get(base + f"/api/v1/products/{product_id}")[1]["images"]):
+        assert time.monotonic() < deadline, "the demo shop's pictures were never made"
+        time.sleep(1)
+    with urllib.request.urlopen(base + images[0]["url"], timeout=10) as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "image/jpeg"
+    assert [s["type"] for s in images[0]["sources"]] == ["image/avif", "image/webp"]
 
 
 def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -> None:
@@ -74,6 +86,7 @@ def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -
         assert status == 200 and len(page["items"]) == 100
         first_ids = [p["id"] for p in page["items"]]
         assert _get(base + f"/api/v1/products/{first_ids[0]}")[0] == 200
+        _wait_for_pictures(base, first_ids[0])
     finally:
         assert _stop(proc) == 0
     assert _get(base + "/healthz")[0] == 0  # nothing listens any more
@@ -89,10 +102,12 @@ def test_dev_starts_the_embedded_shop_and_finds_its_data_again(tmp_path: Path) -
     assert len(password) >= 32
 
 
-def test_serve_with_several_processes_shares_one_port(database_url: str, redis_url: str) -> None:
+def test_serve_with_several_processes_shares_one_port(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _serve_env(database_url, redis_url)
+    env = _serve_env(database_url, redis_url, tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "shopflow", "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -131,10 +146,12 @@ def _wait_dead(pid: int) -> None:
     raise AssertionError(f"process {pid} still runs")
 
 
-def test_serve_with_several_processes_answers_metrics_for_all(database_url: str, redis_url: str) -> None:
+def test_serve_with_several_processes_answers_metrics_for_all(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = _serve_env(database_url, redis_url)
+    env = _serve_env(database_url, redis_url, tmp_path)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -6,6 +6,7 @@ Every job is idempotent: arq delivers at least once.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -20,15 +21,11 @@ from arq.utils import to_seconds
 from arq.worker import func
 
 from shopflow.app import build_cache, build_checkout, running
-from shopflow.checkout.tasks import (
-    EXPIRY_RUN,
-    clean_up,
-    expire_orders,
-    reconcile_payments,
-    relay_jobs,
-    run_job,
-)
+from shopflow.checkout.tasks import EXPIRY_RUN, clean_up, expire_orders, reconcile_payments
 from shopflow.jobs import KEY, JobContext, job_context
+from shopflow.media.backends import open_storage
+from shopflow.media.ladder import ladder_of
+from shopflow.media.tasks import MediaWork
 from shopflow.platform import mail
 from shopflow.platform.db import Database
 from shopflow.platform.metrics import Metrics
@@ -37,6 +34,7 @@ from shopflow.platform.settings import Settings
 from workers.worker import SteadyWorker
 
 from .metrics import Backlog, JobMetrics, serve_metrics
+from .outbox import relay_jobs, run_job
 
 HEARTBEAT_KEY = "shopflow:worker:heartbeat"
 HEARTBEAT_TTL = 90
@@ -50,10 +48,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     metrics: Metrics = ctx["metrics"]
     redis: ArqRedis = ctx["redis"]
     db = await Database.open(settings, min_size=1, max_size=5)
-    cache = build_cache(settings, redis, metrics)  # to drop what the jobs' writes change
+    cache = build_cache(settings, redis, metrics)
     checkout = build_checkout(settings, db, redis, cache, metrics)
-    ctx[KEY] = JobContext(settings, db, redis, checkout, f"{socket.gethostname()}:{os.getpid()}")
-    ctx["stock_notices"] = stack = AsyncExitStack()
+    ctx["resources"] = stack = AsyncExitStack()
+    storage = await stack.enter_async_context(open_storage(settings))
+    media = MediaWork(storage, ladder_of(settings), asyncio.Semaphore(settings.media_jobs_at_once))
+    worker_id = f"{socket.gethostname()}:{os.getpid()}"
+    ctx[KEY] = JobContext(settings, db, redis, cache, checkout, media, worker_id)
     await stack.enter_async_context(running(checkout.stock))
     if settings.worker_metrics_port:
         backlog: Backlog = ctx["backlog"]
@@ -65,8 +66,8 @@ async def startup(ctx: dict[str, Any]) -> None:
 async def shutdown(ctx: dict[str, Any]) -> None:
     if "metrics_server" in ctx:
         await ctx["metrics_server"].cleanup()
-    if "stock_notices" in ctx:
-        await ctx["stock_notices"].aclose()  # the last notices go out before the pools close
+    if "resources" in ctx:
+        await ctx["resources"].aclose()  # the last stock notices go out before the pools close
     if KEY in ctx:
         context = job_context(ctx)
         await context.db.pool.close()

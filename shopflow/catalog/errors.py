@@ -48,3 +48,23 @@ class UnknownCategory(Invalid):
 class WrongCurrency(Invalid):
     code = "wrong_currency"
     title = "Prices must be in the shop's currency"
+
+
+class ImageNotFound(NotFound):
+    code = "image_not_found"
+    title = "Image not found"
+
+
+class TooManyImages(Conflict):
+    code = "too_many_images"
+    title = "The product has as many images as it may"
+
+
+class UnknownMedia(Invalid):
+    code = "unknown_media"
+    title = "Unknown media"
+
+
+class MediaFailed(Invalid):
+    code = "media_failed"
+    title = "The media could not be processed"

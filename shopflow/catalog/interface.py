@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from ..platform.cache import Cache
+from ..platform.db import Executor
 from ..platform.redisx import repeat
+from . import images
 from .service import LISTING, product_cache_key
 
 
@@ -50,3 +52,9 @@ class StockNotices:
 
     async def run(self) -> None:
         await repeat(self.every, self.flush)
+
+
+async def media_changed(db: Executor, cache: Cache, media_ids: Collection[UUID]) -> None:
+    """Media became ready, or were made again: drop the cached documents of every product
+    showing any of them, and the listing pages (thumbnails) if any product does."""
+    await images.media_changed(db, cache, media_ids)

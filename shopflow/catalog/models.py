@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -26,6 +27,7 @@ def Name(default: Any = ...) -> Any:
 
 Status = Literal["draft", "active", "archived"]
 Sort = Literal["relevance", "price_asc", "price_desc", "newest"]
+MAX_IMAGES = 50  # a product's images
 
 
 # Requests
@@ -92,6 +94,30 @@ class StockSet(Body):
     on_hand: int = Field(ge=0, le=10**9)
 
 
+def Alt(default: Any = ...) -> Any:
+    return Field(default, max_length=500, description="The image's text alternative")
+
+
+def ImagePosition() -> Any:
+    return Field(
+        None,
+        ge=0,
+        le=MAX_IMAGES - 1,
+        description="0 is first; the others move along to make room. Past the last: the last",
+    )
+
+
+class ImageCreate(Body):
+    media_id: UUID = Field(description="A media uploaded through /api/v1/media; shown once it is ready")
+    alt: str = Alt("")
+    position: int | None = ImagePosition()  # absent or null: after the last
+
+
+class ImageUpdate(Patch):
+    alt: str | None = Alt(None)
+    position: int | None = ImagePosition()
+
+
 # Responses
 
 
@@ -116,11 +142,42 @@ class VariantOut(BaseModel):
     stock_available: int
 
 
-class Image(BaseModel):
-    id: UUID
-    alt: str
+class ImageSource(BaseModel):
+    type: str = Field(description="image/avif or image/webp")
     srcset: str
+
+
+class Image(BaseModel):
+    """An image as products show it (detail `images`, summary `thumbnail`): ready, so that a
+    page can reserve its box (width, height), paint the placeholder (a ThumbHash) first, and
+    offer the JPEG (`url`, `srcset`) and the modern encodings (`sources`, best first)."""
+
+    id: UUID
+    media_id: UUID
+    alt: str
+    width: int
+    height: int
+    placeholder: str
     url: str
+    srcset: str
+    sources: list[ImageSource]
+
+
+class ProductImage(BaseModel):
+    """An image as staff place it: its product and position, and the picture's fields, null
+    (and `sources` empty) until its media is ready."""
+
+    id: UUID
+    product_id: UUID
+    media_id: UUID
+    alt: str
+    position: int
+    width: int | None
+    height: int | None
+    placeholder: str | None
+    url: str | None
+    srcset: str | None
+    sources: list[ImageSource]
 
 
 class ProductDetail(BaseModel):
@@ -145,6 +202,7 @@ class ProductSummary(BaseModel):
     category_id: UUID | None
     price_range: PriceRange
     in_stock: bool
+    thumbnail: Image | None = Field(description="The first of its images that is ready")
     created_at: datetime
 
 
@@ -169,3 +227,14 @@ class StockLevel(BaseModel):
     on_hand: int
     reserved: int
     available: int
+
+
+# Records
+
+
+@dataclass(frozen=True)
+class ImageKey:
+    """The image a path names: one of the product's."""
+
+    product_id: UUID
+    image_id: UUID

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,16 @@ _IN_STOCK = (
     " WHERE v.product_id = p.id AND s.on_hand > s.reserved)"
 )
 
-# The product document is built by PostgreSQL in one round trip and cached as it comes.
+# A product's images in order, as three arrays (NULL when it has none) beside its document:
+# the catalog asks the media component which of them are ready to show.
+_IMAGES = """CROSS JOIN LATERAL (
+    SELECT array_agg(i.id ORDER BY i.position) AS image_ids,
+           array_agg(i.media_id ORDER BY i.position) AS image_media,
+           array_agg(i.alt ORDER BY i.position) AS image_alts
+    FROM product_images i WHERE i.product_id = p.id) images"""
+
+# The product document is built by PostgreSQL in one round trip (without its images, which
+# come beside it) and cached as it comes once they are added.
 _DETAIL = f"""
 SELECT json_build_object(
     'id', p.id, 'slug', p.slug, 'name', p.name, 'description', p.description,
@@ -32,7 +42,6 @@ SELECT json_build_object(
     'category', CASE WHEN c.id IS NULL THEN NULL
                      ELSE json_build_object('id', c.id, 'slug', c.slug, 'name', c.name) END,
     'attributes', p.attributes,
-    'images', '[]'::json,
     'variants', coalesce((
         SELECT json_agg(json_build_object(
                    'id', v.id, 'sku', v.sku, 'name', v.name, 'options', v.options,
@@ -43,15 +52,18 @@ SELECT json_build_object(
         FROM variants v LEFT JOIN stock s ON s.sku = v.sku
         WHERE v.product_id = p.id), '[]'::json),
     'price_range', {_PRICE_RANGE},
-    'created_at', p.created_at, 'updated_at', p.updated_at)::text
+    'created_at', p.created_at, 'updated_at', p.updated_at)::text AS doc,
+    images.image_ids, images.image_media, images.image_alts
 FROM products p LEFT JOIN categories c ON c.id = p.category_id
+{_IMAGES}
 """
 
 
-async def fetch_product_json(ex: Executor, product_id: UUID, *, listed_only: bool) -> str | None:
-    """The product document; drafts and archived ones only if asked."""
+async def fetch_product(ex: Executor, product_id: UUID, *, listed_only: bool) -> asyncpg.Record | None:
+    """The product document (`doc`, without `images`) and its images' arrays; drafts and
+    archived ones only if asked."""
     where = "p.id = $1 AND p.status = 'active'" if listed_only else "p.id = $1"
-    return await ex.fetchval(f"{_DETAIL} WHERE {where}", product_id)  # type: ignore[no-any-return]
+    return await ex.fetchrow(f"{_DETAIL} WHERE {where}", product_id)
 
 
 async def slug_taken(ex: Executor, slug: str) -> bool:
@@ -88,7 +100,8 @@ KEY_CASTS = {"relevance": "float8", "price_asc": "bigint", "price_desc": "bigint
 
 
 async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
-    """One page (plus one row, to tell whether more follow) of listed product summaries."""
+    """One page (plus one row, to tell whether more follow) of listed product summaries
+    (`doc`, without `thumbnail`), each with its images' arrays."""
     args: list[Any] = []
 
     def arg(value: Any) -> str:
@@ -126,8 +139,10 @@ async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
         SELECT page.sort_key, p.id, json_build_object(
             'id', p.id, 'slug', p.slug, 'name', p.name, 'category_id', p.category_id,
             'price_range', {_PRICE_RANGE}, 'in_stock', {_IN_STOCK},
-            'created_at', p.created_at)::text AS doc
+            'created_at', p.created_at)::text AS doc,
+            images.image_ids, images.image_media, images.image_alts
         FROM page JOIN products p ON p.id = page.id
+        {_IMAGES}
         ORDER BY page.sort_key {direction}, page.id {direction}"""
     return await ex.fetch(sql, *args)
 
@@ -258,3 +273,95 @@ async def set_on_hand(ex: Executor, sku: str, on_hand: int) -> asyncpg.Record | 
 
 async def fetch_stock(ex: Executor, sku: str) -> asyncpg.Record | None:
     return await ex.fetchrow("SELECT sku, on_hand, reserved FROM stock WHERE sku = $1", sku)
+
+
+# Images. Their writes run under the product's row lock (`lock_product`), so a product's
+# positions stay 0..n-1 whatever requests race.
+
+IMAGE_COLUMNS = "id, product_id, media_id, alt, position"
+
+
+async def lock_product(ex: Executor, product_id: UUID) -> bool:
+    """Lock the product's row for a change to its images; whether the product exists."""
+    return bool(await ex.fetchval("SELECT 1 FROM products WHERE id = $1 FOR NO KEY UPDATE", product_id))
+
+
+async def count_images(ex: Executor, product_id: UUID) -> int:
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT count(*) FROM product_images WHERE product_id = $1", product_id
+    )
+
+
+async def fetch_image(ex: Executor, product_id: UUID, image_id: UUID) -> asyncpg.Record | None:
+    return await ex.fetchrow(
+        f"SELECT {IMAGE_COLUMNS} FROM product_images WHERE id = $1 AND product_id = $2", image_id, product_id
+    )
+
+
+async def insert_image(
+    ex: Executor, product_id: UUID, media_id: UUID, alt: str, position: int
+) -> asyncpg.Record:
+    """Insert the image at `position` (at most the number of images), the ones from there on
+    moving one along: one statement, so the positions are unique again when it ends."""
+    row = await ex.fetchrow(
+        f"""WITH shifted AS (
+                UPDATE product_images SET position = position + 1
+                WHERE product_id = $1 AND position >= $4)
+            INSERT INTO product_images (product_id, media_id, alt, position)
+            VALUES ($1, $2, $3, $4) RETURNING {IMAGE_COLUMNS}""",
+        product_id,
+        media_id,
+        alt,
+        position,
+    )
+    assert row is not None
+    return row
+
+
+async def update_image(
+    ex: Executor, product_id: UUID, image_id: UUID, old: int, new: int, alt: str | None
+) -> asyncpg.Record:
+    """Move the image from position `old` to `new` (the ones between closing up or making
+    room) and set its alt text unless `alt` is None: one statement."""
+    row = await ex.fetchrow(
+        f"""WITH changed AS (
+                UPDATE product_images SET
+                    position = CASE WHEN id = $2 THEN $4::int
+                                    WHEN $4::int < $3::int THEN position + 1
+                                    ELSE position - 1 END,
+                    alt = CASE WHEN id = $2 THEN coalesce($5, alt) ELSE alt END
+                WHERE product_id = $1
+                  AND (id = $2 OR position BETWEEN least($3::int, $4::int) AND greatest($3::int, $4::int))
+                RETURNING {IMAGE_COLUMNS})
+            SELECT {IMAGE_COLUMNS} FROM changed WHERE id = $2""",
+        product_id,
+        image_id,
+        old,
+        new,
+        alt,
+    )
+    assert row is not None
+    return row
+
+
+async def delete_image(ex: Executor, product_id: UUID, image_id: UUID) -> bool:
+    """Delete the image, the ones after it closing up; whether it was the product's."""
+    deleted = await ex.fetchval(
+        """WITH gone AS (
+               DELETE FROM product_images WHERE id = $2 AND product_id = $1 RETURNING position),
+           closed AS (
+               UPDATE product_images i SET position = i.position - 1 FROM gone
+               WHERE i.product_id = $1 AND i.position > gone.position)
+           SELECT 1 FROM gone""",
+        product_id,
+        image_id,
+    )
+    return bool(deleted)
+
+
+async def fetch_products_showing(ex: Executor, media_ids: Collection[UUID]) -> list[UUID]:
+    """The products with an image of any of `media_ids`."""
+    rows = await ex.fetch(
+        "SELECT DISTINCT product_id FROM product_images WHERE media_id = ANY($1::uuid[])", list(media_ids)
+    )
+    return [r["product_id"] for r in rows]

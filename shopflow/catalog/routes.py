@@ -10,12 +10,16 @@ from ..auth.interface import require_staff
 from ..keys import CACHE, DB, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response, raw_json_response
-from . import service
+from . import images, service
 from .models import (
     CategoryCreate,
     CategoryTree,
+    ImageCreate,
+    ImageKey,
+    ImageUpdate,
     ProductCreate,
     ProductDetail,
+    ProductImage,
     ProductPage,
     ProductQuery,
     ProductUpdate,
@@ -25,9 +29,15 @@ from .models import (
     VariantCreate,
     VariantUpdate,
 )
+from .pictures import placed_json
 
 routes = web.RouteTableDef()
 TAGS = ("catalog",)
+
+
+def _shop(app: web.Application) -> service.Shop:
+    settings = app[SETTINGS]
+    return service.Shop(settings.currency, settings.media_cdn_url)
 
 
 @routes.get("/api/v1/products")
@@ -39,8 +49,10 @@ TAGS = ("catalog",)
     errors=(422,),  # a cursor this list did not make, relevance without q, an unknown category
 )
 async def list_products(request: web.Request, query: ProductQuery) -> web.Response:
-    app = request.app
-    page = await service.list_products(app[DB], app[CACHE], query, app[SETTINGS].listing_cache_ttl)
+    app, settings = request.app, request.app[SETTINGS]
+    page = await service.list_products(
+        app[DB], app[CACHE], query, settings.listing_cache_ttl, settings.media_cdn_url
+    )
     return raw_json_response(page)
 
 
@@ -49,7 +61,9 @@ async def list_products(request: web.Request, query: ProductQuery) -> web.Respon
 @endpoint(summary="A product by id or slug", tags=TAGS, response=ProductDetail, errors=(404,))
 async def get_product(request: web.Request) -> web.Response:
     app = request.app
-    doc = await service.product_json(app[DB], app[CACHE], request.match_info["product"])
+    doc = await service.product_json(
+        app[DB], app[CACHE], request.match_info["product"], app[SETTINGS].media_cdn_url
+    )
     return raw_json_response(doc)
 
 
@@ -86,7 +100,7 @@ async def create_category(request: web.Request, body: CategoryCreate) -> web.Res
 )
 async def create_product(request: web.Request, body: ProductCreate) -> web.Response:
     app = request.app
-    doc = await service.create_product(app[DB], app[CACHE], body, app[SETTINGS].currency)
+    doc = await service.create_product(app[DB], app[CACHE], body, _shop(app))
     return raw_json_response(doc, status=201)
 
 
@@ -102,7 +116,7 @@ async def create_product(request: web.Request, body: ProductCreate) -> web.Respo
 )
 async def update_product(request: web.Request, body: ProductUpdate) -> web.Response:
     app = request.app
-    doc = await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), body)
+    doc = await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), body, _shop(app))
     return raw_json_response(doc)
 
 
@@ -118,7 +132,7 @@ async def update_product(request: web.Request, body: ProductUpdate) -> web.Respo
 async def delete_product(request: web.Request) -> web.Response:
     app = request.app
     archive = ProductUpdate(status="archived")
-    await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), archive)
+    await service.update_product(app[DB], app[CACHE], path_uuid(request, "product"), archive, _shop(app))
     return web.Response(status=204)
 
 
@@ -135,9 +149,7 @@ async def delete_product(request: web.Request) -> web.Response:
 )
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
     app = request.app
-    doc = await service.add_variant(
-        app[DB], app[CACHE], path_uuid(request, "product"), body, app[SETTINGS].currency
-    )
+    doc = await service.add_variant(app[DB], app[CACHE], path_uuid(request, "product"), body, _shop(app))
     return raw_json_response(doc, status=201)
 
 
@@ -154,7 +166,7 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
     app = request.app
     doc = await service.update_variant(
-        app[DB], app[CACHE], path_uuid(request, "variant_id"), body, app[SETTINGS].currency
+        app[DB], app[CACHE], path_uuid(request, "variant_id"), body, _shop(app)
     )
     return raw_json_response(doc)
 
@@ -170,6 +182,62 @@ async def update_variant(request: web.Request, body: VariantUpdate) -> web.Respo
 )
 async def delete_variant(request: web.Request) -> web.Response:
     await service.delete_variant(request.app[DB], request.app[CACHE], path_uuid(request, "variant_id"))
+    return web.Response(status=204)
+
+
+def _image_key(request: web.Request) -> ImageKey:
+    return ImageKey(path_uuid(request, "product"), path_uuid(request, "image_id"))
+
+
+@routes.post("/api/v1/products/{product}/images")
+@endpoint(
+    summary="Add an image to a product (staff): a media, shown once it is ready",
+    tags=TAGS,
+    body=ImageCreate,
+    response=ProductImage,
+    status=201,
+    guard=require_staff,
+    path={"product": UUID},
+    makes={"product": "/product_id", "image_id": "/id"},
+    errors=(404, 409, 422),  # 409: the product has 50 images; 422: the media is unknown or failed
+)
+async def add_image(request: web.Request, body: ImageCreate) -> web.Response:
+    app = request.app
+    image = await images.add_image(
+        app[DB], app[CACHE], path_uuid(request, "product"), body, app[SETTINGS].media_cdn_url
+    )
+    return json_response(placed_json(image), status=201)
+
+
+@routes.patch("/api/v1/products/{product}/images/{image_id}")
+@endpoint(
+    summary="Change an image's alt text or position (staff)",
+    tags=TAGS,
+    body=ImageUpdate,
+    response=ProductImage,
+    guard=require_staff,
+    path={"product": UUID, "image_id": UUID},
+    errors=(404,),
+)
+async def update_image(request: web.Request, body: ImageUpdate) -> web.Response:
+    app = request.app
+    image = await images.update_image(
+        app[DB], app[CACHE], _image_key(request), body, app[SETTINGS].media_cdn_url
+    )
+    return json_response(placed_json(image))
+
+
+@routes.delete("/api/v1/products/{product}/images/{image_id}")
+@endpoint(
+    summary="Remove an image from a product (staff); the media stays",
+    tags=TAGS,
+    status=204,
+    guard=require_staff,
+    path={"product": UUID, "image_id": UUID},
+    errors=(404,),
+)
+async def remove_image(request: web.Request) -> web.Response:
+    await images.remove_image(request.app[DB], request.app[CACHE], _image_key(request))
     return web.Response(status=204)
 
 

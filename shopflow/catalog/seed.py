@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from ..platform.db import Executor
 from .service import slugify
 
 DEPARTMENTS: dict[str, list[tuple[str, list[str]]]] = {
@@ -243,3 +244,24 @@ async def is_empty(conn: asyncpg.Connection) -> bool:
 async def reset(conn: asyncpg.Connection) -> None:
     """Empty the catalog, and whatever points into it (carts, orders and theirs)."""
     await conn.execute("TRUNCATE stock, variants, products, categories, carts, orders CASCADE")
+
+
+async def leaf_categories(conn: Executor) -> list[asyncpg.Record]:
+    """The categories products are in (id, name), in the tree's order."""
+    return await conn.fetch(
+        "SELECT c.id, c.name FROM categories c WHERE NOT EXISTS"
+        " (SELECT 1 FROM categories k WHERE k.parent_id = c.id) ORDER BY c.parent_id, c.position"
+    )
+
+
+async def show_pictures(conn: Executor, by_category: dict[uuid.UUID, uuid.UUID]) -> int:
+    """Give every product without images its category's picture; how many got one."""
+    result = await conn.execute(
+        "INSERT INTO product_images (product_id, media_id, alt, position)"
+        " SELECT p.id, m.media_id, p.name, 0 FROM products p"
+        " JOIN unnest($1::uuid[], $2::uuid[]) AS m (category_id, media_id) ON m.category_id = p.category_id"
+        " WHERE NOT EXISTS (SELECT 1 FROM product_images i WHERE i.product_id = p.id)",
+        list(by_category),
+        list(by_category.values()),
+    )
+    return int(result.split()[-1])

@@ -7,6 +7,7 @@ import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,6 +33,7 @@ from .errors import (
     WrongCurrency,
 )
 from .models import CategoryCreate, ProductCreate, ProductQuery, ProductUpdate, VariantCreate, VariantUpdate
+from .pictures import product_document, summary_documents
 
 CATEGORY_TREE_KEY = "catalog:categories"
 LISTING = "listing"  # the cache namespace of listing pages: any catalog write bumps it
@@ -42,6 +44,14 @@ CURSOR_SHAPES: dict[str, tuple[type, ...]] = {
     "price_desc": (str, int, UUID),
     "newest": (str, datetime, UUID),
 }
+
+
+@dataclass(frozen=True)
+class Shop:
+    """What the catalog's writes take from the settings."""
+
+    currency: str  # every price's
+    cdn_url: str  # where image URLs point (settings.media_cdn_url; empty: this origin's /media/)
 
 
 def product_cache_key(product_id: UUID) -> str:
@@ -89,15 +99,15 @@ def _constraints(category_field: str = "category_id") -> Iterator[None]:
 # Reads
 
 
-async def product_json(db: Database, cache: Cache, id_or_slug: str) -> bytes:
+async def product_json(db: Database, cache: Cache, id_or_slug: str, cdn_url: str) -> bytes:
     """A listed product's document, from the cache when it is there. A slug is cached as
     the product's id, so that a document has one key to drop when its stock moves."""
     key = parse_key(id_or_slug)
     product_id = key if isinstance(key, UUID) else await _product_id(db, cache, key)
 
     async def load() -> bytes | None:
-        doc = await queries.fetch_product_json(db, product_id, listed_only=True)
-        return doc.encode() if doc is not None else None
+        row = await queries.fetch_product(db, product_id, listed_only=True)
+        return await product_document(db, row, cdn_url) if row is not None else None
 
     doc = await cache.get_or_load("product", product_cache_key(product_id), load)
     if doc is None:
@@ -166,20 +176,20 @@ async def _category_ids(db: Database, cache: Cache, id_or_slug: str) -> list[UUI
     return list(collect(root))
 
 
-async def list_products(db: Database, cache: Cache, query: ProductQuery, ttl: int) -> bytes:
+async def list_products(db: Database, cache: Cache, query: ProductQuery, ttl: int, cdn_url: str) -> bytes:
     """One page of listed product summaries, as the list envelope, cached for `ttl` seconds."""
     params = query.model_dump_json(exclude_defaults=True)
     key = f"catalog:list:{cache.version(LISTING)}:{hashlib.sha256(params.encode()).hexdigest()[:32]}"
 
     async def load() -> bytes:
-        return await _list_products(db, cache, query)
+        return await _list_products(db, cache, query, cdn_url)
 
     page = await cache.get_or_load("listing", key, load, ttl)
     assert page is not None
     return page
 
 
-async def _list_products(db: Database, cache: Cache, query: ProductQuery) -> bytes:
+async def _list_products(db: Database, cache: Cache, query: ProductQuery, cdn_url: str) -> bytes:
     if query.sort == "relevance" and not query.q:
         raise _invalid("sort", "relevance needs a search query q")
     sort = query.sort or ("relevance" if query.q else "newest")
@@ -204,7 +214,7 @@ async def _list_products(db: Database, cache: Cache, query: ProductQuery) -> byt
         last = rows[-1]
         sort_key = last["sort_key"].isoformat() if sort == "newest" else last["sort_key"]
         next_cursor = encode_cursor([sort, sort_key, str(last["id"])])
-    items = b",".join(r["doc"].encode() for r in rows)
+    items = b",".join(await summary_documents(db, rows, cdn_url))
     return b'{"items":[' + items + b'],"next_cursor":' + orjson.dumps(next_cursor) + b"}"
 
 
@@ -215,11 +225,11 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:180] or "product"
 
 
-async def _staff_view(db: Database, product_id: UUID) -> bytes:
-    doc = await queries.fetch_product_json(db, product_id, listed_only=False)
-    if doc is None:
+async def _staff_view(db: Database, product_id: UUID, cdn_url: str) -> bytes:
+    row = await queries.fetch_product(db, product_id, listed_only=False)
+    if row is None:
         raise ProductNotFound(f"no product {product_id}")
-    return doc.encode()
+    return await product_document(db, row, cdn_url)
 
 
 def _check_currency(price: dict[str, Any], currency: str, field: str) -> None:
@@ -253,13 +263,13 @@ async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> U
     return category_id
 
 
-async def create_product(db: Database, cache: Cache, body: ProductCreate, currency: str) -> bytes:
+async def create_product(db: Database, cache: Cache, body: ProductCreate, shop: Shop) -> bytes:
     """Add a product with its variants and their stock in one transaction."""
     fields = body.model_dump(exclude={"variants"})
-    fields["currency"] = currency
+    fields["currency"] = shop.currency
     variants = [v.model_dump() for v in body.variants]
     for i, v in enumerate(variants):
-        _check_currency(v["price"], currency, f"variants[{i}].price.currency")
+        _check_currency(v["price"], shop.currency, f"variants[{i}].price.currency")
     async with db.transaction() as conn:
         if body.slug is None:
             fields["slug"] = await _free_slug(conn, body.name)
@@ -269,10 +279,12 @@ async def create_product(db: Database, cache: Cache, body: ProductCreate, curren
                 await queries.insert_variant(conn, product_id, v)
         await queries.refresh_prices(conn, product_id)
     await _invalidate(cache, *_product_keys(product_id, fields["slug"]))
-    return await _staff_view(db, product_id)
+    return await _staff_view(db, product_id, shop.cdn_url)
 
 
-async def update_product(db: Database, cache: Cache, product_id: UUID, body: ProductUpdate) -> bytes:
+async def update_product(
+    db: Database, cache: Cache, product_id: UUID, body: ProductUpdate, shop: Shop
+) -> bytes:
     """Change a product's fields; archiving takes it out of the shop."""
     changes = body.changes()
     with _constraints():
@@ -280,15 +292,13 @@ async def update_product(db: Database, cache: Cache, product_id: UUID, body: Pro
     if old_slug is None:
         raise ProductNotFound(f"no product {product_id}")
     await _invalidate(cache, *_product_keys(product_id, old_slug, changes.get("slug")))
-    return await _staff_view(db, product_id)
+    return await _staff_view(db, product_id, shop.cdn_url)
 
 
-async def add_variant(
-    db: Database, cache: Cache, product_id: UUID, body: VariantCreate, currency: str
-) -> bytes:
+async def add_variant(db: Database, cache: Cache, product_id: UUID, body: VariantCreate, shop: Shop) -> bytes:
     """Add a variant (and its stock row) to a product."""
     v = body.model_dump()
-    _check_currency(v["price"], currency, "price.currency")
+    _check_currency(v["price"], shop.currency, "price.currency")
     async with db.transaction() as conn:
         slug = await queries.fetch_product_slug(conn, product_id, lock=True)
         if slug is None:
@@ -297,16 +307,16 @@ async def add_variant(
             await queries.insert_variant(conn, product_id, v)
         await queries.refresh_prices(conn, product_id)
     await _invalidate(cache, *_product_keys(product_id, slug))
-    return await _staff_view(db, product_id)
+    return await _staff_view(db, product_id, shop.cdn_url)
 
 
 async def update_variant(
-    db: Database, cache: Cache, variant_id: UUID, body: VariantUpdate, currency: str
+    db: Database, cache: Cache, variant_id: UUID, body: VariantUpdate, shop: Shop
 ) -> bytes:
     """Change a variant's name, options, price or position."""
     changes = body.changes()
     if "price" in changes:
-        _check_currency(changes["price"], currency, "price.currency")
+        _check_currency(changes["price"], shop.currency, "price.currency")
     async with db.transaction() as conn:
         owner = await queries.fetch_variant_owner(conn, variant_id)
         if owner is None:
@@ -314,7 +324,7 @@ async def update_variant(
         await queries.update_variant(conn, variant_id, changes)
         await queries.refresh_prices(conn, owner["product_id"])
     await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
-    return await _staff_view(db, owner["product_id"])
+    return await _staff_view(db, owner["product_id"], shop.cdn_url)
 
 
 async def delete_variant(db: Database, cache: Cache, variant_id: UUID) -> None:

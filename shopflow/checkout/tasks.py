@@ -4,15 +4,13 @@ still have one effect: every change is a conditional UPDATE on the state it move
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
-from uuid import UUID
 
-from ..jobs import job_context
+from ..jobs import JobContext, job_context
 from ..platform.idempotency import forget_old_keys
-from ..platform.outbox import enqueue_job, pending_jobs, run_outbox_job
 from . import cart_queries, orders, settlement
 
-OUTBOX_HANDLERS = {"refund_order": settlement.refund_order}
 # Expired orders cancelled per transaction: short enough that a checkout waiting for the
 # same stock rows barely notices, large enough that a backlog of thousands goes in seconds.
 EXPIRY_BATCH = 250
@@ -41,20 +39,9 @@ async def reconcile_payments(ctx: dict[str, Any]) -> int:
     return await settlement.reconcile(context.checkout, context.settings.reconcile_after)
 
 
-async def run_job(ctx: dict[str, Any], job_id: str) -> bool:
-    """Run one outbox job, once, whatever the number of deliveries."""
-    co = job_context(ctx).checkout
-    return await run_outbox_job(co.db, OUTBOX_HANDLERS, co, UUID(job_id))
-
-
-async def relay_jobs(ctx: dict[str, Any]) -> int:
-    """Enqueue again outbox jobs still pending a minute after they were written."""
-    context = job_context(ctx)
-    pending = await pending_jobs(context.db)
-    minute = int(time.time() // 60)
-    for job_id in pending:
-        await enqueue_job(context.queue, job_id, attempt=f"relay-{minute}")
-    return len(pending)
+async def refund_order(conn: Any, context: JobContext, order_id: str) -> Callable[[], None] | None:
+    """Outbox job: give back a payment that arrived for an order that cannot be filled."""
+    return await settlement.refund_order(conn, context.checkout, order_id)
 
 
 async def clean_up(ctx: dict[str, Any]) -> tuple[int, int]:

@@ -10,8 +10,10 @@ The wrapper runs the guard, parses the query string and the JSON body into the m
 not see is declared too, so the document can say it: `path=` the types of the path
 parameters (a value outside one names nothing: 404), `idempotent=True` for handlers that
 honour an Idempotency-Key, `headers=` other request headers a handler reads, and
-`responses=` statuses other than `status` answered with a model rather than a problem;
-`makes=` says where the answer names something other endpoints take in their path (the
+`responses=` statuses other than `status` answered with a model rather than a problem,
+`answers=` those answered with a body of a media type, or none (206 and 304 of a file);
+`raw_body=` the media type of a body the handler reads itself (with `raw_schema=` its
+schema); `makes=` says where the answer names something other endpoints take in their path (the
 document links them, so a client, or a test, can follow from one to the other).
 """
 
@@ -125,6 +127,8 @@ class Endpoint:
     responses: Mapping[int, type[BaseModel]] = field(default_factory=dict)
     raw_body: str | None = None  # a body the handler reads itself, of this media type
     makes: Mapping[str, str] = field(default_factory=dict)  # path parameter -> JSON pointer in the answer
+    answers: Mapping[int, str | None] = field(default_factory=dict)  # status -> media type of its body
+    raw_schema: Mapping[str, Any] = field(default_factory=dict)  # of `raw_body`, for the document
 
 
 @dataclass(frozen=True)
@@ -231,6 +235,8 @@ def endpoint(
     responses: Mapping[int, type[BaseModel]] | None = None,
     raw_body: str | None = None,
     makes: Mapping[str, str] | None = None,
+    answers: Mapping[int, str | None] | None = None,
+    raw_schema: Mapping[str, Any] | None = None,
 ) -> Callable[[Callable[..., Awaitable[web.StreamResponse]]], Handler]:
     spec = Endpoint(
         summary,
@@ -248,6 +254,8 @@ def endpoint(
         responses or {},
         raw_body,
         makes or {},
+        answers or {},
+        raw_schema or {},
     )
 
     def wrap(handler: Callable[..., Awaitable[web.StreamResponse]]) -> Handler:

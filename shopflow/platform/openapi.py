@@ -10,6 +10,7 @@ in use (409) or reused with another body (422); and request text may not hold NU
 
 from __future__ import annotations
 
+import copy
 import re
 from http import HTTPStatus
 from typing import Any, NamedTuple
@@ -75,6 +76,7 @@ REASONS = {
     409: "Conflict",
     413: "Too large",
     415: "Wrong media type",
+    416: "Range not satisfiable",
     422: "Validation failed",
     429: "Rate limited",
     503: "Overloaded or a dependency is down",
@@ -213,6 +215,16 @@ def _success(spec: Endpoint, refs: dict[Any, Any]) -> dict[str, Any]:
     return {**answer, "content": {spec.media_type: {"schema": schema}}}
 
 
+def _answers(spec: Endpoint) -> dict[str, Any]:
+    """The other statuses answered with a body of a media type, or none."""
+    answers: dict[str, Any] = {}
+    for code, media_type in spec.answers.items():
+        answers[str(code)] = {"description": HTTPStatus(code).phrase}
+        if media_type is not None:
+            answers[str(code)]["content"] = {media_type: {"schema": {"type": "string"}}}
+    return answers
+
+
 def _refusals(path: str, method: str, spec: Endpoint) -> set[int]:
     """The statuses of the problem documents this operation may answer."""
     codes = set(spec.errors) | {503}
@@ -243,6 +255,7 @@ def _operation(
     responses: dict[str, Any] = {str(spec.status): _success(spec, refs)}
     if links := _links(operation, found):
         responses[str(spec.status)]["links"] = links
+    responses.update(_answers(spec))
     refusals = _refusals(path, method, spec)
     for code in sorted(refusals | spec.responses.keys()):
         content: dict[str, Any] = {}
@@ -264,7 +277,9 @@ def _operation(
             "content": {"application/json": {"schema": refs[spec.body, "validation"]}},
         }
     elif spec.raw_body is not None:
-        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": {}}}}
+        schema = copy.deepcopy(dict(spec.raw_schema))
+        _no_nul(schema, schemas, set())
+        op["requestBody"] = {"required": True, "content": {spec.raw_body: {"schema": schema}}}
     if spec.guard is not None:
         optional = getattr(spec.guard, GUARD_ATTR, GUARDLESS).optional
         op["security"] = [{}, {"bearer": []}] if optional else [{"bearer": []}]

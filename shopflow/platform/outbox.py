@@ -7,12 +7,20 @@ effect happens once however often it is delivered (what the handler leaves for a
 commit, such as counting its effect, runs once it has committed); a relay re-enqueues rows
 still pending a minute later, so a Redis outage or a crashed worker delays a job but never
 loses it.
+
+A long job (image processing) must not hold a transaction open while it works, so its
+handler is `Leased`: the row is claimed for `lease` seconds in a short transaction, the
+handler runs with no transaction open, and the row is marked done after. The handler is
+idempotent by itself; the lease only keeps a second delivery from doing the work twice
+at the same time. A worker that dies mid-job leaves the lease to run out, and the relay
+then hands the job to another.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -23,6 +31,13 @@ from .db import Database, Executor
 log = logging.getLogger("shopflow.outbox")
 # (connection, the context its caller gives, *args) → what to do once the job has committed, if anything
 Handler = Callable[..., Awaitable[Callable[[], None] | None]]
+
+
+@dataclass(frozen=True)
+class Leased:
+    """A handler that runs with no transaction open: (the context its caller gives, *args)."""
+
+    run: Callable[..., Awaitable[object]]
 
 
 async def queue_job(ex: Executor, function: str, *args: Any) -> UUID:
@@ -40,27 +55,48 @@ async def enqueue_job(queue: ArqRedis, job_id: UUID, attempt: str = "first") -> 
         log.warning("job %s left for the relay", job_id, exc_info=True)
 
 
-async def run_outbox_job(db: Database, handlers: Mapping[str, Handler], context: Any, job_id: UUID) -> bool:
-    """Run one outbox job unless it ran already; whether this call ran it."""
+async def run_outbox_job(
+    db: Database, handlers: Mapping[str, Handler | Leased], context: Any, job_id: UUID, lease: float
+) -> bool:
+    """Run one outbox job unless it ran already or another worker holds it; whether this
+    call ran it. A `Leased` handler's row is held for `lease` seconds while it works."""
     async with db.transaction() as conn:
         row = await conn.fetchrow(
-            "SELECT function, args FROM job_outbox WHERE id = $1 AND done_at IS NULL FOR UPDATE SKIP LOCKED",
+            "SELECT function, args FROM job_outbox WHERE id = $1 AND done_at IS NULL"
+            " AND (leased_until IS NULL OR leased_until < now()) FOR UPDATE SKIP LOCKED",
             job_id,
         )
         if row is None:
             return False  # done already, or running in another worker now
-        after = await handlers[row["function"]](conn, context, *row["args"])
-        await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
-    if after is not None:
+        handler = handlers[row["function"]]
+        if isinstance(handler, Leased):
+            await conn.execute(
+                "UPDATE job_outbox SET leased_until = now() + make_interval(secs => $2) WHERE id = $1",
+                job_id,
+                lease,
+            )
+        else:
+            after = await handler(conn, context, *row["args"])
+            await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+    if isinstance(handler, Leased):
+        try:
+            await handler.run(context, *row["args"])
+        except Exception:
+            await db.execute(
+                "UPDATE job_outbox SET leased_until = NULL WHERE id = $1", job_id
+            )  # for the relay
+            raise
+        await db.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+    elif after is not None:
         after()
     return True
 
 
 async def pending_jobs(db: Database, limit: int = 500) -> list[UUID]:
-    """Jobs still pending a minute after they were written: for the relay."""
+    """Jobs still pending a minute after they were written, and not held by a worker: for the relay."""
     rows = await db.fetch(
         "SELECT id FROM job_outbox WHERE done_at IS NULL AND created_at < now() - interval '1 minute'"
-        " ORDER BY created_at LIMIT $1",
+        " AND (leased_until IS NULL OR leased_until < now()) ORDER BY created_at LIMIT $1",
         limit,
     )
     return [r["id"] for r in rows]

@@ -41,6 +41,8 @@ SECRETS = frozenset(
         "stripe_secret_key",
         "stripe_webhook_secret",
         "paypal_client_secret",
+        "media_s3_access_key_id",
+        "media_s3_secret_access_key",
     }
 )
 
@@ -91,6 +93,9 @@ class Settings(BaseSettings):
     # seconds a request holds its Idempotency-Key unless its process renews the hold (every
     # fifth of it); a key whose process died is taken over by a retry this long after
     idempotency_lease: float = Field(5.0, ge=1, le=300)
+    # seconds a long job (image processing) holds its outbox row; a worker that died
+    # mid-job has its job taken over by another this long after it started
+    job_lease: float = Field(300.0, ge=1, le=3600)
     access_log: bool = True
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_metrics_port: int = Field(9191, ge=0, le=65535)  # `shopflow worker` serves /metrics here; 0: off
@@ -172,6 +177,45 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown country or negative amount: {', '.join(bad)}")
         return v
 
+    # Product media: the bytes on a local disk (under data_dir/media unless media_local_dir
+    # names a directory) or in an S3 bucket; with a CDN, variant URLs point at it.
+    media_storage: Literal["local", "s3"] = "local"
+    media_local_dir: Path | None = None
+    media_max_bytes: int = Field(25 * 1024 * 1024, ge=1024)  # an upload past this is refused, nothing kept
+    media_s3_bucket: str = ""
+    media_s3_region: str = "us-east-1"
+    media_s3_endpoint_url: str = ""  # an S3-compatible store (MinIO, R2, ...); empty: AWS
+    media_s3_max_connections: int = Field(64, ge=1, le=1024)  # to S3 at once, per process; more wait
+    media_cdn_url: str = ""  # e.g. https://cdn.shop.example/media; empty: {public path}/media/{key}
+    media_memory_cache_mb: int = Field(64, ge=0)  # per web process, for the variants served most; 0: none
+    # The variants every image is made in (a change re-keys them: `shopflow media reprocess`)
+    # and what an original may be before it is refused.
+    media_widths: tuple[int, ...] = (160, 320, 480, 640, 960, 1280, 1600, 1920, 2560)
+    media_avif_quality: int = Field(52, ge=1, le=100)
+    media_avif_effort: int = Field(2, ge=0, le=9)
+    media_webp_quality: int = Field(78, ge=1, le=100)
+    media_jpeg_quality: int = Field(80, ge=1, le=100)
+    media_max_pixels: int = Field(50_000_000, ge=1)
+    media_max_heif_pixels: int = Field(28_000_000, ge=1)  # AVIF/HEIF decode whole: a lower bound on memory
+    media_max_frames: int = Field(500, ge=1)
+    # Images a worker process makes variants of at once: libvips spreads each over every core,
+    # and a 50 MP original peaks near 450 MB, so more only adds memory. More workers scale it.
+    media_jobs_at_once: int = Field(1, ge=1, le=32)
+
+    @field_validator("media_widths")
+    @classmethod
+    def _widths(cls, v: tuple[int, ...]) -> tuple[int, ...]:
+        if not v or list(v) != sorted(set(v)) or v[0] < 1 or v[-1] > 16383:
+            raise ValueError("must be unique widths from 1 to 16383, ascending")
+        return v
+
+    @field_validator("media_s3_endpoint_url", "media_cdn_url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
     # Secrets: the environment only (SHOPFLOW_JWT_SECRET, SHOPFLOW_PASSWORD_PEPPER, ...).
     jwt_secret: SecretStr = SecretStr("")
     password_pepper: SecretStr = SecretStr("")
@@ -181,6 +225,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr = SecretStr("")
     stripe_webhook_secret: SecretStr = SecretStr("")
     paypal_client_secret: SecretStr = SecretStr("")
+    # Empty: the standard AWS chain (AWS_ACCESS_KEY_ID, ~/.aws, an instance role).
+    media_s3_access_key_id: SecretStr = SecretStr("")
+    media_s3_secret_access_key: SecretStr = SecretStr("")
 
     @field_validator("port")
     @classmethod

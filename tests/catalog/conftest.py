@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
 import pytest
+
+from shopflow.platform.db import Executor
 
 
 @dataclass
@@ -51,6 +56,49 @@ async def add_product(
     resp = await client.post("/api/v1/products", json=body, headers=staff)
     assert resp.status == 201, await resp.text()
     return dict(await resp.json())
+
+
+LADDER = "abcdefabcdef"
+WIDTHS = (160, 320)
+EXTENSIONS = {"avif": "avif", "webp": "webp", "jpeg": "jpg"}
+
+
+def variants(sha: str) -> list[dict[str, Any]]:
+    """A ready media's variants as its row lists them (the bytes need not exist)."""
+    return [
+        {
+            "width": w,
+            "height": w * 3 // 4,
+            "format": fmt,
+            "key": f"variants/{sha}/{LADDER}/{w}.{ext}",
+            "bytes": 1000 + w,
+        }
+        for w in WIDTHS
+        for fmt, ext in EXTENSIONS.items()
+    ]
+
+
+async def add_media(db: Executor, status: str = "ready", alt: str = "") -> str:
+    """The id of a new media row as the media component leaves one: `ready` with its
+    variants, `processing`, or `failed`. (Test setup: the catalog itself never touches it.)"""
+    sha = hashlib.sha256(uuid4().bytes).hexdigest()
+    ready = status == "ready"
+    media_id = await db.fetchval(
+        """INSERT INTO media (sha256, content_type, bytes, alt, status, error_code, error_detail,
+                              width, height, placeholder, ladder, variants)
+           VALUES ($1, 'image/jpeg', 12345, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb) RETURNING id""",
+        sha,
+        alt,
+        status,
+        "corrupt" if status == "failed" else None,
+        "the image could not be decoded" if status == "failed" else None,
+        640 if ready else None,
+        480 if ready else None,
+        "AAAA" if ready else None,
+        LADDER if ready else None,
+        json.dumps(variants(sha) if ready else []),
+    )
+    return str(media_id)
 
 
 @pytest.fixture

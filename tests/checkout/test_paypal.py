@@ -12,11 +12,12 @@ import aiohttp
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from shopflow.checkout.tasks import expire_orders, reconcile_payments, relay_jobs
+from shopflow.checkout.tasks import expire_orders, reconcile_payments
 from shopflow.keys import CHECKOUT, REDIS, SETTINGS
 from tests.conftest import sign_in
 from tests.providers import paypal
 from tests.providers.paypal import PayPalServer, signed_event
+from workers.outbox import relay_jobs
 
 from .conftest import Shop, add, buyer, checkout, eventually, new_cart, run_worker, stock
 

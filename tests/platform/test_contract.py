@@ -22,11 +22,14 @@ from aiohttp import web
 
 from shopflow.app import create_app
 from shopflow.auth.service import create_user
-from shopflow.keys import AUTH, DB
+from shopflow.keys import AUTH, DB, MEDIA_STORAGE
+from shopflow.media.ladder import Ladder, VariantFormat, variant_key
 from shopflow.platform.openapi import endpoints
 from shopflow.platform.ratelimit import Limit
-from tests.catalog.conftest import add_category, add_product
+from tests.catalog.conftest import add_category, add_media, add_product
 from tests.checkout.conftest import add, checkout, new_cart
+
+DIGEST = Ladder().digest  # the default ladder's, as variant keys carry it
 
 SEED = 20240611
 MAX_EXAMPLES = 20  # per operation, in each phase that generates
@@ -62,7 +65,8 @@ async def _bearer(client: Any, email: str) -> dict[str, str]:
 
 async def _seed(client: Any, app: web.Application) -> dict[str, list[str]]:
     """A category with products, a customer and a staff member, an open guest cart, a guest
-    order and the customer's; the ids, by the parameters that take them."""
+    order and the customer's, a stored image variant, a ready media shown by a product; the
+    ids, by the parameters that take them."""
     for email, role in ((STAFF, "staff"), (CUSTOMER, "customer")):
         await create_user(app[DB], app[AUTH].passwords, email, PASSWORD, role.title(), role)
     staff, customer = await _bearer(client, STAFF), await _bearer(client, CUSTOMER)
@@ -83,7 +87,17 @@ async def _seed(client: Any, app: web.Application) -> dict[str, list[str]]:
         placed = await checkout(client, bought, headers)
         assert placed.status == 201, await placed.text()
         orders.append((await placed.json())["order"]["id"])
+    # A variant as the workers store them, for GET /media/{key} to serve whole, in part or 304.
+    image = variant_key("0" * 64, DIGEST, 640, VariantFormat.WEBP)
+    await app[MEDIA_STORAGE].put(image, b"RIFF\x00\x00\x00\x00WEBP" + bytes(1000), "image/webp")
+    media = await add_media(app[DB])  # as the media component leaves one it has made
+    images = f"/api/v1/products/{products[0]['id']}/images"
+    shown = await client.post(images, json={"media_id": media}, headers=staff)
+    assert shown.status == 201, await shown.text()
     return {
+        "media_key": [image],
+        "media": [media],
+        "image": [(await shown.json())["id"]],
         "cart": [cart],
         "item": [item],
         "order": orders,
@@ -107,6 +121,9 @@ PARAMETERS = {
     "body.category_id": "category",
     "body.parent_id": "category",
     "query.category": "category",
+    "path.key": "media_key",
+    "body.media_id": "media",
+    "path.image_id": "image",
 }
 
 
@@ -146,11 +163,11 @@ def _config(caller: str, base_url: str, app: web.Application, ids: dict[str, lis
         for key, name in PARAMETERS.items()
     ]
     # A well-formed request may still be refused for what no schema can say: a token that is
-    # not valid, an unknown variant, a cursor from another list, a common password. The
-    # statuses an endpoint declares in `errors` are those refusals; schemathesis accepts
-    # them from that operation.
+    # not valid, an unknown variant, a cursor from another list, a common password, bytes
+    # that are not an image. The statuses an endpoint declares in `errors` are those
+    # refusals; schemathesis accepts them from that operation.
     for path, method, _, spec in endpoints(app):
-        if refusals := sorted({400, 422} & set(spec.errors)):
+        if refusals := sorted({400, 415, 422} & set(spec.errors)):
             expected = [*ACCEPTED, *map(str, refusals)]
             lines += [
                 "[[operations]]",
