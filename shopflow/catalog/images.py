@@ -40,8 +40,8 @@ async def _placed(db: Database, row: asyncpg.Record, cdn_url: str) -> PlacedImag
     )
 
 
-async def _changed(cache: Cache, product_id: UUID) -> None:
-    await cache.invalidate(product_cache_key(product_id))  # Redis down: the cache fences
+async def _changed(cache: Cache, *product_ids: UUID) -> None:
+    await cache.invalidate(*(product_cache_key(p) for p in product_ids))  # Redis down: the cache fences
     await cache.bump(LISTING)  # a thumbnail may have changed
 
 
@@ -105,7 +105,5 @@ async def media_changed(db: Executor, cache: Cache, media_ids: Collection[UUID])
     listing page if there are any (their thumbnails)."""
     if not media_ids:
         return
-    products = await queries.fetch_products_showing(db, media_ids)
-    if products:
-        await cache.invalidate(*(product_cache_key(p) for p in products))
-        await cache.bump(LISTING)
+    if products := await queries.fetch_products_showing(db, media_ids):
+        await _changed(cache, *products)

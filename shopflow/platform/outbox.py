@@ -55,6 +55,9 @@ async def enqueue_job(queue: ArqRedis, job_id: UUID, attempt: str = "first") -> 
         log.warning("job %s left for the relay", job_id, exc_info=True)
 
 
+_DONE = "UPDATE job_outbox SET done_at = now() WHERE id = $1"
+
+
 async def run_outbox_job(
     db: Database, handlers: Mapping[str, Handler | Leased], context: Any, job_id: UUID, lease: float
 ) -> bool:
@@ -77,16 +80,15 @@ async def run_outbox_job(
             )
         else:
             after = await handler(conn, context, *row["args"])
-            await conn.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+            await conn.execute(_DONE, job_id)
     if isinstance(handler, Leased):
         try:
             await handler.run(context, *row["args"])
         except Exception:
-            await db.execute(
-                "UPDATE job_outbox SET leased_until = NULL WHERE id = $1", job_id
-            )  # for the relay
+            # Given back at once for the relay, rather than when the lease would run out.
+            await db.execute("UPDATE job_outbox SET leased_until = NULL WHERE id = $1", job_id)
             raise
-        await db.execute("UPDATE job_outbox SET done_at = now() WHERE id = $1", job_id)
+        await db.execute(_DONE, job_id)
     elif after is not None:
         after()
     return True
