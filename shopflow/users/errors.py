@@ -1,0 +1,3 @@
+"""The users component's errors, as clients see them."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""The users component's request and response models."""
+
+from __future__ import annotations
