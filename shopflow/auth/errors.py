@@ -73,3 +73,9 @@ class NotLinked(NotFound):
 class LastWayIn(Conflict):
     code = "last_sign_in_method"
     title = "The account's only way to sign in cannot be removed"
+
+
+class WrongPassword(Forbidden):
+    # 403, not 401: the caller is signed in, and a client must not take this for a lost session.
+    code = "wrong_password"
+    title = "The password is not right"

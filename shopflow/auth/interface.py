@@ -10,6 +10,7 @@ from ..keys import AUTH, SETTINGS
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
+from . import credentials
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
@@ -99,3 +100,12 @@ async def require_staff(request: web.Request) -> Claims:
     if claims.role not in STAFF_ROLES:
         raise Forbidden("staff only")
     return claims
+
+
+# The signed-in user's own account, for the users component (see credentials.py).
+Account = credentials.Account
+account = credentials.account
+rename = credentials.rename
+check_password = credentials.check_password
+request_email_change = credentials.request_email_change
+change_password = credentials.change_password

@@ -128,3 +128,67 @@ async def set_status(ex: Executor, email: str, status: str) -> UUID | None:
         email,
         status,
     )
+
+
+async def insert_email_change_token(
+    ex: Executor, token_hash: bytes, user_id: UUID, new_email: str, ttl_seconds: int
+) -> None:
+    await ex.execute(
+        "INSERT INTO account_tokens (token_hash, purpose, user_id, new_email, expires_at)"
+        " VALUES ($1, 'change_email', $2, $3, now() + make_interval(secs => $4))",
+        token_hash,
+        user_id,
+        new_email,
+        ttl_seconds,
+    )
+
+
+async def spend_email_token(ex: Executor, token_hash: bytes) -> asyncpg.Record | None:
+    """Mark a usable verification or email-change token used, once: its user_id, purpose and
+    new_email (an email change's), or None."""
+    return await ex.fetchrow(
+        "UPDATE account_tokens SET used_at = now() WHERE token_hash = $1"
+        " AND purpose IN ('verify_email', 'change_email') AND used_at IS NULL AND expires_at > now()"
+        " RETURNING user_id, purpose, new_email",
+        token_hash,
+    )
+
+
+async def void_account_tokens(ex: Executor, user_id: UUID, purposes: tuple[str, ...]) -> None:
+    """Spend the user's unused tokens of these purposes: their links stop working."""
+    await ex.execute(
+        "UPDATE account_tokens SET used_at = now()"
+        " WHERE user_id = $1 AND purpose = ANY($2::text[]) AND used_at IS NULL",
+        user_id,
+        list(purposes),
+    )
+
+
+async def set_email(ex: Executor, user_id: UUID, email: str) -> None:
+    """A new, verified address (UniqueViolationError if another account has it)."""
+    await ex.execute(
+        "UPDATE users SET email = $2, email_verified = true, updated_at = now() WHERE id = $1",
+        user_id,
+        email,
+    )
+
+
+async def set_name(ex: Executor, user_id: UUID, name: str) -> asyncpg.Record | None:
+    return await ex.fetchrow(
+        f"UPDATE users SET name = $2, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        user_id,
+        name,
+    )
+
+
+async def replace_password(ex: Executor, user_id: UUID, old_hash: str, new_hash: str) -> bool:
+    """Set the password if it is still the one checked; whether it was."""
+    return bool(
+        await ex.fetchval(
+            "UPDATE users SET password_hash = $3, updated_at = now()"
+            " WHERE id = $1 AND password_hash = $2 RETURNING 1",
+            user_id,
+            old_hash,
+            new_hash,
+        )
+    )

@@ -178,11 +178,12 @@ async def reset_password(request: web.Request, body: ResetPassword) -> web.Respo
 
 @routes.post("/api/v1/auth/email/verify")
 @endpoint(
-    summary="Confirm an email address with its verification token",
+    summary="Confirm an email address with its verification token, or an email change with the"
+    " token mailed to the new address (409: another account took that address meanwhile)",
     tags=TAGS,
     body=VerifyEmail,
     status=204,
-    errors=(400,),
+    errors=(400, 409),
 )
 async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
     await service.verify_email(request.app[DB], body.token)

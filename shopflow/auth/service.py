@@ -124,7 +124,7 @@ async def register(
     return await _signed_in(auth, user)
 
 
-VERIFY_EMAIL, RESET_PASSWORD = "verify_email", "reset_password"
+VERIFY_EMAIL, RESET_PASSWORD, CHANGE_EMAIL = "verify_email", "reset_password", "change_email"
 _LINKS = {
     VERIFY_EMAIL: ("Confirm your email address", "verify-email", "Confirm your address for {shop}:"),
     RESET_PASSWORD: (
@@ -187,12 +187,23 @@ async def reset_password(db: Database, auth: Auth, token: str, password: str) ->
 
 
 async def verify_email(db: Database, token: str) -> None:
-    """Confirm the address a verification link was sent to; the token is spent."""
+    """Confirm the address a verification link was sent to, or, for an email change's link,
+    make the new address the account's (409 if another account took it meanwhile); the token
+    is spent."""
     async with db.transaction() as conn:
-        user_id = await queries.spend_account_token(conn, _token_hash(token), VERIFY_EMAIL)
-        if user_id is None:
+        spent = await queries.spend_email_token(conn, _token_hash(token))
+        if spent is None:
             raise InvalidAccountToken("the verification link is not valid or has expired")
-        await queries.mark_email_verified(conn, user_id)
+        user_id = spent["user_id"]
+        if spent["purpose"] != CHANGE_EMAIL:
+            await queries.mark_email_verified(conn, user_id)
+            return
+        try:
+            await queries.set_email(conn, user_id, spent["new_email"])
+        except asyncpg.UniqueViolationError:
+            raise EmailTaken("another account uses this address now") from None
+        # Links that vouch for an address the account no longer has, or another change, stop working.
+        await queries.void_account_tokens(conn, user_id, (VERIFY_EMAIL, CHANGE_EMAIL))
 
 
 async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> SignedIn:

@@ -152,3 +152,15 @@ class Sessions:
                 pipe.delete(*_keys(sid))
             pipe.delete(index)
             await pipe.execute()
+
+    async def end_others(self, user_id: UUID, keep: str) -> None:
+        """End every session of the user but `keep` (the one asking)."""
+        index = _index(user_id)
+        others = [s.decode() for s in await self.redis.zrange(index, 0, -1) if s.decode() != keep]
+        if not others:
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for sid in others:
+                pipe.delete(*_keys(sid))
+            pipe.zrem(index, *others)
+            await pipe.execute()
