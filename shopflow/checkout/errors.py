@@ -82,3 +82,8 @@ class RefundTooLarge(Invalid):
 class ProviderRefused(Conflict):
     code = "payment_provider_refused"
     title = "The payment provider refused the request"
+
+
+class AddressNotInBook(NotFound):
+    code = "address_not_found"
+    title = "No such address in your address book"

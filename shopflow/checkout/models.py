@@ -7,9 +7,9 @@ from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field, JsonValue, field_validator
+from pydantic import BaseModel, Field, model_validator
 
-from ..platform.countries import COUNTRIES
+from ..platform.addresses import Address
 from ..platform.endpoint import Body, Query
 from ..platform.models import CURSOR, MoneyOut, Page
 
@@ -77,7 +77,6 @@ class Outcome(StrEnum):
 
 
 EMAIL = r"^[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s\x00]+$"
-COUNTRY_CODES: list[JsonValue] = [*sorted(COUNTRIES)]
 
 
 class NewItem(Body):
@@ -112,32 +111,23 @@ class Cart(BaseModel):
     expires_at: datetime
 
 
-class Address(Body):
-    name: str = Field(min_length=1, max_length=200)
-    line1: str = Field(min_length=1, max_length=200)
-    line2: str | None = Field(None, max_length=200)
-    city: str = Field(min_length=1, max_length=100)
-    region: str | None = Field(None, max_length=100)
-    postal_code: str = Field(min_length=1, max_length=20)
-    country: str = Field(
-        description="ISO 3166-1 alpha-2, e.g. US",
-        json_schema_extra={"enum": COUNTRY_CODES},
-    )
-    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()./-]{4,32}$")
-
-    @field_validator("country")
-    @classmethod
-    def _iso_country(cls, v: str) -> str:
-        if v not in COUNTRIES:
-            raise ValueError("must be an ISO 3166-1 alpha-2 code such as US or DE")
-        return v
-
-
 class CheckoutRequest(Body):
     email: str = Field(pattern=EMAIL, max_length=254)
-    shipping_address: Address
-    billing_address: Address | None = None
+    shipping_address: Address | None = Field(None, description="this, or `shipping_address_id`")
+    shipping_address_id: UUID | None = Field(
+        None, description="an address of the signed-in caller's book, copied into the order"
+    )
+    billing_address: Address | None = Field(None, description="absent: the shipping address")
+    billing_address_id: UUID | None = Field(None, description="an address of the caller's book")
     payment_provider: Provider
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> CheckoutRequest:
+        if (self.shipping_address is None) == (self.shipping_address_id is None):
+            raise ValueError("give exactly one of shipping_address and shipping_address_id")
+        if self.billing_address is not None and self.billing_address_id is not None:
+            raise ValueError("give at most one of billing_address and billing_address_id")
+        return self
 
 
 class Payment(BaseModel):

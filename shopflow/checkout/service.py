@@ -4,16 +4,18 @@ payment, capturing an approved payment, and applying the providers' webhooks."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import Claim
+from ..users.interface import book_address
 from . import order_views, orders, settlement
 from .carts import Caller
 from .context import Checkout
-from .errors import OutOfStock
+from .errors import AddressNotInBook, OutOfStock
 from .models import CheckoutRequest, OrderStatus, PaymentStatus
 from .payments import Provider
 from .records import OrderRecord, PaymentRecord, PlacedRecord
@@ -26,14 +28,35 @@ async def checkout(
     """Place the order, holding its stock, and start its payment. A payment that cannot
     start gives everything back (the order cancelled, its cart open again): 503, retry."""
     provider = co.payments.get(request.payment_provider)  # 422 before anything is held
+    values = await _with_book_addresses(co, caller, request)
     try:
-        placed = await orders.place_order(co, cart_id, caller, request.model_dump(), claim)
+        placed = await orders.place_order(co, cart_id, caller, values, claim)
     except OutOfStock:
         co.sales.out_of_stock()
         raise
     co.sales.placed(provider.name)
     payment = await _start_payment(co, provider, placed.order, claim)
     return PlacedRecord(placed.document, payment, placed.token)
+
+
+async def _with_book_addresses(co: Checkout, caller: Caller, request: CheckoutRequest) -> dict[str, Any]:
+    """The request as the order takes it: addresses named by id copied from the caller's
+    address book (the order keeps the copy, whatever the book does later); an id that is not
+    in a signed-in caller's book is 404."""
+    values = request.model_dump(exclude={"shipping_address_id", "billing_address_id"})
+    for field, address_id in (
+        ("shipping_address", request.shipping_address_id),
+        ("billing_address", request.billing_address_id),
+    ):
+        if address_id is None:
+            continue
+        found = None
+        if caller.user_id is not None:
+            found = await book_address(co.db, caller.user_id, address_id)
+        if found is None:
+            raise AddressNotInBook(f"no address {address_id} in your address book (sign in to use yours)")
+        values[field] = found.model_dump()
+    return values
 
 
 async def resume_checkout(co: Checkout, order_id: UUID, claim: Claim) -> PlacedRecord:

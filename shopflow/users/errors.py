@@ -1,3 +1,22 @@
 """The users component's errors, as clients see them."""
 
 from __future__ import annotations
+
+from ..platform.errors import Conflict, NotFound, Unauthorized
+
+# Profile and address book (issue 11, parts 1 and 2).
+
+
+class AccountGone(Unauthorized):
+    code = "account_gone"
+    title = "The signed-in account no longer exists"
+
+
+class AddressNotFound(NotFound):
+    code = "address_not_found"
+    title = "No such address in your address book"
+
+
+class AddressBookFull(Conflict):
+    code = "address_book_full"
+    title = "The address book is full"

@@ -1,0 +1,24 @@
+"""What other components may call. Nothing here imports checkout (checkout imports this)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from ..platform.addresses import Address
+from ..platform.db import Executor
+from . import queries
+from .addresses import address_of, book_entry
+from .models import BookEntry, DefaultKind
+
+
+async def book_address(ex: Executor, user_id: UUID, address_id: UUID) -> Address | None:
+    """An address of the user's book, as checkout copies it into an order; None if the book
+    has no such address (or it is another user's)."""
+    row = await queries.fetch_address(ex, user_id, address_id)
+    return address_of(row) if row is not None else None
+
+
+async def default_address(ex: Executor, user_id: UUID) -> BookEntry | None:
+    """The user's default shipping address, or None when the book is empty."""
+    row = await queries.fetch_default(ex, user_id, DefaultKind.SHIPPING)
+    return book_entry(row) if row is not None else None

@@ -1,0 +1,94 @@
+"""The signed-in user's profile and preferences.
+
+The name and email address are auth's, read and changed through auth's interface (as are
+the email and password changes, which the routes ask of auth directly: its password rules,
+sessions and mail outbox); the phone and locale are this component's `profiles` row, the
+preferences its `preferences` row.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+from ..auth import interface as auth
+from ..platform.db import Database
+from . import queries
+from .errors import AccountGone
+from .models import (
+    DEFAULT_LOCALE,
+    PreferencesIn,
+    PreferencesRecord,
+    ProfilePatch,
+    ProfileRecord,
+    Theme,
+)
+
+
+def _profile(account: auth.Account | None, row: asyncpg.Record | None) -> ProfileRecord:
+    if account is None:
+        raise AccountGone("the account is gone")
+    return ProfileRecord(
+        id=account.id,
+        email=account.email,
+        name=account.name,
+        phone=row["phone"] if row else None,
+        locale=(row["locale"] if row else None) or DEFAULT_LOCALE,
+        email_verified=account.email_verified,
+        created_at=account.created_at,
+    )
+
+
+async def profile(db: Database, user_id: UUID) -> ProfileRecord:
+    """The user's profile."""
+    return _profile(await auth.account(db, user_id), await queries.fetch_profile(db, user_id))
+
+
+async def update_profile(db: Database, user_id: UUID, patch: ProfilePatch) -> ProfileRecord:
+    """Change the name, phone (null removes it) and locale that the patch names."""
+    changes = patch.changes()
+    async with db.transaction() as conn:
+        account: auth.Account | None
+        if "name" in changes:
+            account = await auth.rename(conn, user_id, changes["name"])
+        else:
+            account = await auth.account(conn, user_id)
+        if account is None:
+            raise AccountGone("the account is gone")
+        row: asyncpg.Record | None
+        if changes.keys() & {"phone", "locale"}:
+            row = await queries.upsert_profile(conn, user_id, changes)
+        else:
+            row = await queries.fetch_profile(conn, user_id)
+        return _profile(account, row)
+
+
+async def preferences(db: Database, user_id: UUID, shop_currency: str) -> PreferencesRecord:
+    """The user's preferences; never set: the system theme, the profile's locale as the
+    language, the shop's currency, and no marketing."""
+    row = await queries.fetch_preferences(db, user_id)
+    if row["theme"] is None:
+        return PreferencesRecord(Theme.SYSTEM, row["locale"] or DEFAULT_LOCALE, shop_currency, False, None)
+    return _preferences(row)
+
+
+def _preferences(row: asyncpg.Record) -> PreferencesRecord:
+    return PreferencesRecord(
+        Theme(row["theme"]),
+        row["language"],
+        row["currency"],
+        row["marketing_opt_in"],
+        row["marketing_opt_in_at"],
+    )
+
+
+async def put_preferences(db: Database, user_id: UUID, body: PreferencesIn) -> PreferencesRecord:
+    """Replace the preferences; the consent's time moves only when the consent changes."""
+    try:
+        row = await queries.put_preferences(
+            db, user_id, body.theme, body.language, body.currency, body.marketing_opt_in
+        )
+    except asyncpg.ForeignKeyViolationError:  # erased while the request ran
+        raise AccountGone("the account is gone") from None
+    return _preferences(row)
