@@ -10,6 +10,7 @@ from ..keys import AUTH, SETTINGS
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
+from . import service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
@@ -99,3 +100,17 @@ async def require_staff(request: web.Request) -> Claims:
     if claims.role not in STAFF_ROLES:
         raise Forbidden("staff only")
     return claims
+
+
+# For the users component (export and erasure): the account as auth keeps it, how it signs in,
+# confirming it is its owner asking, and ending it.
+Auth = service.Auth
+Account = service.Account
+SignInMethods = service.SignInMethods
+LinkedProvider = service.LinkedProvider
+account_of = service.account_of
+sign_in_methods = service.sign_in_methods
+check_password = service.check_password
+signed_in_at = service.signed_in_at
+delete_account = service.delete_account
+end_account = service.end_account

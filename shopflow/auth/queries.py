@@ -128,3 +128,28 @@ async def set_status(ex: Executor, email: str, status: str) -> UUID | None:
         email,
         status,
     )
+
+
+ACCOUNT_COLUMNS = (
+    "id, email, name, role, email_verified, status, created_at, updated_at,"
+    " password_hash IS NOT NULL AS has_password"
+)
+
+
+async def fetch_account(ex: Executor, user_id: UUID, lock: bool = False) -> asyncpg.Record | None:
+    """The account without its password hash; locked until the transaction ends with `lock`."""
+    return await ex.fetchrow(
+        f"SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1" + (" FOR UPDATE" if lock else ""), user_id
+    )
+
+
+async def fetch_identities(ex: Executor, user_id: UUID) -> list[asyncpg.Record]:
+    return await ex.fetch(
+        "SELECT provider, email, created_at FROM oauth_identities WHERE user_id = $1 ORDER BY created_at",
+        user_id,
+    )
+
+
+async def delete_user(ex: Executor, user_id: UUID) -> bool:
+    """Delete the account; what it owns goes with it (ON DELETE CASCADE). Whether it was there."""
+    return await ex.execute("DELETE FROM users WHERE id = $1", user_id) == "DELETE 1"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -304,3 +305,80 @@ async def set_disabled(db: Executor, sessions: Sessions, email: str, disabled: b
     if disabled:
         await sessions.end_all(user_id)
     return user_id
+
+
+@dataclass(frozen=True)
+class Account:
+    """An account as auth keeps it, without its password hash."""
+
+    id: UUID
+    email: str
+    name: str
+    role: str
+    email_verified: bool
+    status: str
+    created_at: datetime
+    updated_at: datetime
+    has_password: bool
+
+
+@dataclass(frozen=True)
+class LinkedProvider:
+    provider: str
+    email: str | None  # the address the provider gave when it was linked
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class SignInMethods:
+    password: bool
+    providers: tuple[LinkedProvider, ...]
+
+
+async def account_of(ex: Executor, user_id: UUID, lock: bool = False) -> Account | None:
+    """The account, if it exists; with `lock`, its row stays locked until the transaction ends."""
+    row = await queries.fetch_account(ex, user_id, lock)
+    return Account(**dict(row)) if row is not None else None
+
+
+async def sign_in_methods(ex: Executor, user_id: UUID) -> SignInMethods:
+    """How the account signs in: whether it has a password, and the providers linked to it."""
+    account = await queries.fetch_account(ex, user_id)
+    providers = tuple(
+        LinkedProvider(r["provider"], r["email"], r["created_at"])
+        for r in await queries.fetch_identities(ex, user_id)
+    )
+    return SignInMethods(bool(account and account["has_password"]), providers)
+
+
+async def check_password(db: Database, auth: Auth, user_id: UUID, password: str) -> bool:
+    """Whether `password` is the account's, counted like a sign-in: 429 while the account must
+    wait after failures, and a wrong one is one more failure."""
+    user = await queries.fetch_user(db, user_id)
+    if user is None or user["password_hash"] is None:
+        return False
+    await auth.backoff.check(user["email"])
+    if not await auth.passwords.verify(password, user["password_hash"]):
+        await auth.backoff.failed(user["email"])
+        return False
+    await auth.backoff.succeeded(user["email"])
+    return True
+
+
+async def signed_in_at(auth: Auth, session_id: str) -> datetime | None:
+    """When the session's user signed in (a refresh is no sign-in), while the session lives."""
+    at = await auth.sessions.started_at(session_id)
+    return datetime.fromtimestamp(at, UTC) if at is not None else None
+
+
+async def delete_account(conn: Executor, user_id: UUID) -> bool:
+    """Delete the account in the caller's transaction; its identities, account tokens and every
+    table keyed by the user (ON DELETE CASCADE) go with it. Whether it was there."""
+    return await queries.delete_user(conn, user_id)
+
+
+async def end_account(auth: Auth, user_id: UUID, email: str) -> None:
+    """After an account is deleted: every session and refresh token ends, and the sign-in
+    failures counted for its email are forgotten."""
+    await auth.sessions.end_all(user_id)
+    await auth.backoff.succeeded(email)
