@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
@@ -27,32 +27,42 @@ CHANGE_EMAIL_PATH = "verify-email"
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """The account as auth keeps it."""
+    """An account as auth keeps it, without its password hash."""
 
     id: UUID
     email: str
     name: str
-    email_verified: bool
     role: str
+    email_verified: bool
+    status: str
     created_at: datetime
+    updated_at: datetime
+    has_password: bool
 
 
-def _account(row: asyncpg.Record) -> Account:
-    return Account(
-        row["id"], row["email"], row["name"], row["email_verified"], row["role"], row["created_at"]
-    )
+@dataclass(frozen=True, slots=True)
+class LinkedProvider:
+    provider: str
+    email: str | None  # the address the provider gave when it was linked
+    linked_at: datetime
 
 
-async def account(ex: Executor, user_id: UUID) -> Account | None:
-    """The account, or None if there is none with this id."""
-    row = await queries.fetch_user(ex, user_id)
-    return _account(row) if row is not None else None
+@dataclass(frozen=True, slots=True)
+class SignInMethods:
+    password: bool
+    providers: tuple[LinkedProvider, ...]
+
+
+async def account(ex: Executor, user_id: UUID, lock: bool = False) -> Account | None:
+    """The account, if it exists; with `lock`, its row stays locked until the transaction ends."""
+    row = await queries.fetch_account(ex, user_id, lock)
+    return Account(**dict(row)) if row is not None else None
 
 
 async def rename(ex: Executor, user_id: UUID, name: str) -> Account | None:
     """Change the account's name; the account, or None if there is none with this id."""
     row = await queries.set_name(ex, user_id, name)
-    return _account(row) if row is not None else None
+    return Account(**dict(row)) if row is not None else None
 
 
 async def check_password(db: Database, auth: Auth, user_id: UUID, password: str) -> asyncpg.Record:
@@ -135,3 +145,32 @@ async def change_password(
     await auth.sessions.end_others(user_id, session_id)
     await auth.backoff.succeeded(user["email"])
     await enqueue_mail(queue, mail_id)
+
+
+async def sign_in_methods(ex: Executor, user_id: UUID) -> SignInMethods:
+    """How the account signs in: whether it has a password, and the providers linked to it."""
+    found = await account(ex, user_id)
+    providers = tuple(
+        LinkedProvider(r["provider"], r["email"], r["created_at"])
+        for r in await queries.fetch_identities(ex, user_id)
+    )
+    return SignInMethods(bool(found and found.has_password), providers)
+
+
+async def signed_in_at(auth: Auth, session_id: str) -> datetime | None:
+    """When the session's user signed in (a refresh is no sign-in), while the session lives."""
+    at = await auth.sessions.started_at(session_id)
+    return datetime.fromtimestamp(at, UTC) if at is not None else None
+
+
+async def delete_account(conn: Executor, user_id: UUID) -> bool:
+    """Delete the account in the caller's transaction; its identities, account tokens and every
+    table keyed by the user (ON DELETE CASCADE) go with it. Whether it was there."""
+    return await queries.delete_user(conn, user_id)
+
+
+async def end_account(auth: Auth, user_id: UUID, email: str) -> None:
+    """After an account is deleted: every session and refresh token ends, and the sign-in
+    failures counted for its email are forgotten."""
+    await auth.sessions.end_all(user_id)
+    await auth.backoff.succeeded(email)

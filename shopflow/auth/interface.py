@@ -10,7 +10,7 @@ from ..keys import AUTH, SETTINGS
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
-from . import credentials
+from . import credentials, service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
@@ -103,9 +103,16 @@ async def require_staff(request: web.Request) -> Claims:
 
 
 # The signed-in user's own account, for the users component (see credentials.py).
+Auth = service.Auth
 Account = credentials.Account
+SignInMethods = credentials.SignInMethods
+LinkedProvider = credentials.LinkedProvider
 account = credentials.account
 rename = credentials.rename
 check_password = credentials.check_password
 request_email_change = credentials.request_email_change
 change_password = credentials.change_password
+sign_in_methods = credentials.sign_in_methods
+signed_in_at = credentials.signed_in_at
+delete_account = credentials.delete_account
+end_account = credentials.end_account

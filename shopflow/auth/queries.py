@@ -9,6 +9,10 @@ import asyncpg
 from ..platform.db import Executor
 
 USER_COLUMNS = "id, email, name, password_hash, role, email_verified, status, created_at"
+ACCOUNT_COLUMNS = (
+    "id, email, name, role, email_verified, status, created_at, updated_at,"
+    " password_hash IS NOT NULL AS has_password"
+)
 
 
 async def insert_user(
@@ -175,7 +179,7 @@ async def set_email(ex: Executor, user_id: UUID, email: str) -> None:
 
 async def set_name(ex: Executor, user_id: UUID, name: str) -> asyncpg.Record | None:
     return await ex.fetchrow(
-        f"UPDATE users SET name = $2, updated_at = now() WHERE id = $1 RETURNING {USER_COLUMNS}",
+        f"UPDATE users SET name = $2, updated_at = now() WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}",
         user_id,
         name,
     )
@@ -192,3 +196,22 @@ async def replace_password(ex: Executor, user_id: UUID, old_hash: str, new_hash:
             new_hash,
         )
     )
+
+
+async def fetch_account(ex: Executor, user_id: UUID, lock: bool = False) -> asyncpg.Record | None:
+    """The account without its password hash; locked until the transaction ends with `lock`."""
+    return await ex.fetchrow(
+        f"SELECT {ACCOUNT_COLUMNS} FROM users WHERE id = $1" + (" FOR UPDATE" if lock else ""), user_id
+    )
+
+
+async def fetch_identities(ex: Executor, user_id: UUID) -> list[asyncpg.Record]:
+    return await ex.fetch(
+        "SELECT provider, email, created_at FROM oauth_identities WHERE user_id = $1 ORDER BY created_at",
+        user_id,
+    )
+
+
+async def delete_user(ex: Executor, user_id: UUID) -> bool:
+    """Delete the account; what it owns goes with it (ON DELETE CASCADE). Whether it was there."""
+    return await ex.execute("DELETE FROM users WHERE id = $1", user_id) == "DELETE 1"

@@ -2,7 +2,8 @@
 token stored only as a hash, and an index per user so all of a user's sessions can end at once.
 
     sess:{sid}          hash  user, role, rt (SHA-256 of the current refresh secret),
-                              ck (SHA-256 of the browser cookie's secret), abs
+                              ck (SHA-256 of the browser cookie's secret), abs,
+                              at (when the user signed in: a refresh keeps it)
     sess:{sid}:spent    set   hashes of refresh secrets already used
     user_sess:{uid}     zset  the user's session ids, scored by their absolute expiry
 
@@ -96,6 +97,7 @@ class Sessions:
                     "rt": _hash(secret),
                     "ck": _hash(cookie),
                     "abs": expires,
+                    "at": now,
                 },
             )
             pipe.expire(key, min(self.idle_timeout, self.lifetime))
@@ -164,3 +166,8 @@ class Sessions:
                 pipe.delete(*_keys(sid))
             pipe.zrem(index, *others)
             await pipe.execute()
+
+    async def started_at(self, sid: str) -> int | None:
+        """When the session's user signed in (epoch seconds; refreshes do not count), if it lives."""
+        at = await self.redis.hget(_keys(sid)[0], "at")  # type: ignore[misc]
+        return int(at) if at is not None else None

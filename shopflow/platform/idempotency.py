@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID, uuid4
@@ -242,4 +242,21 @@ async def _replay(db: Database, claim: Claim, digest: bytes) -> web.Response:
 async def forget_old_keys(db: Database) -> int:
     """Delete keys past their replay window; how many."""
     done = await db.execute(f"DELETE FROM idempotency_keys WHERE created_at < now() - interval '{KEEP}'")
+    return int(done.split()[-1])
+
+
+async def forget_keys(ex: Executor, caller: str, resources: Sequence[UUID], mentions: Collection[str]) -> int:
+    """Delete, in the caller's transaction, the keys whose kept answers may name a person: those
+    of their requests (the scope ends with `caller`), those naming what was made for them
+    (`resources`: their orders, refunded by staff too), and any whose answer holds one of
+    `mentions` (their email addresses) as written or in lower case. How many."""
+    found = sorted({m.encode() for m in mentions} | {m.lower().encode() for m in mentions})
+    done = await ex.execute(
+        "DELETE FROM idempotency_keys WHERE right(scope, length($1) + 1) = ' ' || $1"
+        " OR resource_id = ANY($2::uuid[])"
+        " OR EXISTS (SELECT 1 FROM unnest($3::bytea[]) AS m WHERE position(m IN body) > 0)",
+        caller,
+        list(resources),
+        found,
+    )
     return int(done.split()[-1])

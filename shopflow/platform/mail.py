@@ -10,6 +10,7 @@ crashed worker delays a mail but never loses it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from email.message import EmailMessage
 from uuid import UUID
 
@@ -18,10 +19,12 @@ from arq.connections import ArqRedis
 
 from .db import Database, Executor
 from .outbox import backlog_of
+from .redact import ERASED
 from .settings import Settings
 
 log = logging.getLogger("shopflow.mail")
 RELAY_AFTER = "1 minute"
+UNDELIVERABLE = ".invalid"  # RFC 2606: the domain of erased buyers' addresses
 
 
 async def queue_mail(ex: Executor, to: str, subject: str, body: str) -> UUID:
@@ -43,6 +46,9 @@ async def enqueue_mail(queue: ArqRedis, mail_id: UUID, attempt: str = "first") -
 
 
 async def _deliver(settings: Settings, to: str, subject: str, body: str) -> None:
+    if to.lower().endswith(UNDELIVERABLE):  # an erased buyer's order: nobody to tell
+        log.info("mail to a reserved domain not sent", extra={"subject": subject})
+        return
     if settings.mail_mode == "log":
         log.info("mail", extra={"to": to, "subject": subject, "body": body})
         return
@@ -88,3 +94,24 @@ async def unsent_mail(db: Database, limit: int = 500) -> list[UUID]:
 async def backlog(ex: Executor) -> tuple[int, float]:
     """Mail not sent yet, and the age in seconds of the oldest (0 when none)."""
     return await backlog_of(ex, "mail_outbox", "sent_at")
+
+
+async def forget_mail(
+    ex: Executor, addresses: Collection[str], mentions: str | None, names: str | None
+) -> int:
+    """Erase a person from the outbox, in the caller's transaction: mail to any of their
+    `addresses` is deleted, sent or not; in mail to others whose subject or body matches
+    `mentions` (a `redact.pattern` of their addresses and phone numbers), `names` (a pattern
+    of those and their names) is replaced. How many mails were deleted."""
+    done = await ex.execute(
+        "DELETE FROM mail_outbox WHERE lower(to_address) = ANY($1::text[])", [a.lower() for a in addresses]
+    )
+    if mentions is not None and names is not None:
+        await ex.execute(
+            "UPDATE mail_outbox SET subject = regexp_replace(subject, $2, $3, 'gi'),"
+            " body = regexp_replace(body, $2, $3, 'gi') WHERE subject ~* $1 OR body ~* $1",
+            mentions,
+            names,
+            ERASED,
+        )
+    return int(done.split()[-1])

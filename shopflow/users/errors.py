@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from ..platform.errors import Conflict, NotFound, Unauthorized
-
-# Profile and address book (issue 11, parts 1 and 2).
+from ..platform.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 
 
 class AccountGone(Unauthorized):
@@ -20,3 +18,13 @@ class AddressNotFound(NotFound):
 class AddressBookFull(Conflict):
     code = "address_book_full"
     title = "The address book is full"
+
+
+class PasswordRequired(Invalid):
+    code = "password_required"
+    title = "The account's password is needed"
+
+
+class ReauthenticationRequired(Forbidden):
+    code = "reauthentication_required"
+    title = "Sign in again first"

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
+from ..checkout.interface import Cart, Order
 from ..platform.addresses import (
     Address,
     City,
@@ -22,9 +23,9 @@ from ..platform.addresses import (
     Region,
 )
 from ..platform.endpoint import Body
-from ..platform.models import Patch
+from ..platform.models import MoneyOut, Patch
 
-# Profile, credentials, preferences and the address book (issue 11, parts 1 and 2).
+# Profile, credentials, preferences and the address book.
 
 # BCP 47, the common part: a language, maybe a script, maybe a region (en, en-US, zh-Hant-TW, es-419).
 LOCALE = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
@@ -181,3 +182,58 @@ class BookEntry:
     is_default_shipping: bool
     is_default_billing: bool
     created_at: datetime
+
+
+class EraseAccount(Body):
+    password: str | None = Field(
+        None, max_length=128, description="the account's password; accounts without one sign in again first"
+    )
+
+
+class ExportedProfile(BaseModel):
+    id: UUID
+    email: str
+    name: str
+    role: str
+    email_verified: bool
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportedProvider(BaseModel):
+    provider: str
+    email: str | None = Field(description="the address the provider gave")
+    linked_at: datetime
+
+
+class ExportedSignInMethods(BaseModel):
+    password: bool = Field(description="whether the account has a password (never the password)")
+    providers: list[ExportedProvider]
+
+
+class ExportedRefund(BaseModel):
+    amount: MoneyOut
+    reason: str
+    at: datetime
+
+
+class ExportedOrder(Order):
+    refunds: list[ExportedRefund]
+
+
+class ExportedConsent(BaseModel):
+    purpose: str
+    given: bool
+    at: datetime | None = Field(description="when it was given or withdrawn")
+
+
+class Export(BaseModel):
+    """Everything the shop holds about the caller, one section per kind of data."""
+
+    exported_at: datetime
+    profile: ExportedProfile
+    sign_in_methods: ExportedSignInMethods
+    orders: list[ExportedOrder] = Field(description="newest first, with lines, history, shipments, refunds")
+    carts: list[Cart] = Field(description="the open cart, if any")
+    consents: list[ExportedConsent]
