@@ -128,3 +128,10 @@ async def set_status(ex: Executor, email: str, status: str) -> UUID | None:
         email,
         status,
     )
+
+
+async def fetch_recipients(ex: Executor, user_ids: list[UUID]) -> list[asyncpg.Record]:
+    """The address and name of those of `user_ids` whose accounts are active."""
+    return await ex.fetch(
+        "SELECT id, email, name FROM users WHERE id = ANY($1::uuid[]) AND status = 'active'", user_ids
+    )
