@@ -105,7 +105,7 @@ def _added(added: Added, *, flags: bool = True) -> web.Response:
     guard=require_user,
     errors=(422,),  # a cursor this list did not make
 )
-async def get_default(request: web.Request, query: ItemsQuery) -> web.Response:
+async def get_my_wishlist(request: web.Request, query: ItemsQuery) -> web.Response:
     page = await wishlists.default_list(_shelf(request), _user(request), query.cursor, query.limit)
     return json_response(_info(page.wishlist) | _page(page))
 
@@ -122,7 +122,7 @@ async def get_default(request: web.Request, query: ItemsQuery) -> web.Response:
     makes={"product_id": "/product_id"},
     errors=(409, 422),  # 409: the list is full; 422: the product is not on sale
 )
-async def add_to_default(request: web.Request, body: WishlistAdd) -> web.Response:
+async def add_to_my_wishlist(request: web.Request, body: WishlistAdd) -> web.Response:
     added = await wishlists.add_to_default(_shelf(request), _user(request), body.product_id, _notices(body))
     return _added(added)
 
@@ -137,7 +137,7 @@ async def add_to_default(request: web.Request, body: WishlistAdd) -> web.Respons
     path={"product_id": UUID},
     errors=(404,),
 )
-async def change_default_item(request: web.Request, body: WishlistItemChange) -> web.Response:
+async def change_my_wishlist_item(request: web.Request, body: WishlistItemChange) -> web.Response:
     shelf, user = _shelf(request), _user(request)
     list_id = await wishlists.default_list_id(shelf, user)
     item = await wishlists.change_item(shelf, user, list_id, path_uuid(request, "product_id"), _notices(body))
@@ -152,7 +152,7 @@ async def change_default_item(request: web.Request, body: WishlistItemChange) ->
     guard=require_user,
     path={"product_id": UUID},
 )
-async def remove_from_default(request: web.Request) -> web.Response:
+async def remove_from_my_wishlist(request: web.Request) -> web.Response:
     shelf, user = _shelf(request), _user(request)
     list_id = await wishlists.default_list_id(shelf, user)
     await wishlists.remove_item(shelf, user, list_id, path_uuid(request, "product_id"))
@@ -169,7 +169,7 @@ async def remove_from_default(request: web.Request) -> web.Response:
     response=WishlistPage,
     guard=require_user,
 )
-async def get_lists(request: web.Request) -> web.Response:
+async def list_my_wishlists(request: web.Request) -> web.Response:
     found = await wishlists.lists(_shelf(request), _user(request))
     return json_response({"items": [_info(w) for w in found], "next_cursor": None})
 
@@ -185,7 +185,7 @@ async def get_lists(request: web.Request) -> web.Response:
     makes={"wishlist_id": "/id"},
     errors=(409,),  # 50 lists already
 )
-async def create_list(request: web.Request, body: WishlistCreate) -> web.Response:
+async def create_my_wishlist(request: web.Request, body: WishlistCreate) -> web.Response:
     made = await wishlists.create_list(_shelf(request), _user(request), body.name)
     return json_response(_info(made), status=201)
 
@@ -200,7 +200,7 @@ async def create_list(request: web.Request, body: WishlistCreate) -> web.Respons
     path={"wishlist_id": UUID},
     errors=(404, 422),
 )
-async def get_list(request: web.Request, query: ItemsQuery) -> web.Response:
+async def get_my_named_wishlist(request: web.Request, query: ItemsQuery) -> web.Response:
     list_id = path_uuid(request, "wishlist_id")
     page = await wishlists.show_list(_shelf(request), _user(request), list_id, query.cursor, query.limit)
     return json_response(_info(page.wishlist) | _page(page))
@@ -216,7 +216,7 @@ async def get_list(request: web.Request, query: ItemsQuery) -> web.Response:
     path={"wishlist_id": UUID},
     errors=(404,),
 )
-async def rename_list(request: web.Request, body: WishlistRename) -> web.Response:
+async def rename_my_wishlist(request: web.Request, body: WishlistRename) -> web.Response:
     assert body.name is not None  # a patch's only field, never null
     renamed = await wishlists.rename_list(
         _shelf(request), _user(request), path_uuid(request, "wishlist_id"), body.name
@@ -233,7 +233,7 @@ async def rename_list(request: web.Request, body: WishlistRename) -> web.Respons
     path={"wishlist_id": UUID},
     errors=(404, 409),
 )
-async def delete_list(request: web.Request) -> web.Response:
+async def delete_my_wishlist(request: web.Request) -> web.Response:
     await wishlists.delete_list(_shelf(request), _user(request), path_uuid(request, "wishlist_id"))
     return web.Response(status=204)
 
@@ -251,7 +251,7 @@ async def delete_list(request: web.Request) -> web.Response:
     makes={"product_id": "/product_id"},
     errors=(404, 409, 422),
 )
-async def add_item(request: web.Request, body: WishlistAdd) -> web.Response:
+async def add_to_my_named_wishlist(request: web.Request, body: WishlistAdd) -> web.Response:
     list_id = path_uuid(request, "wishlist_id")
     added = await wishlists.add_item(
         _shelf(request), _user(request), list_id, body.product_id, _notices(body)
@@ -269,7 +269,7 @@ async def add_item(request: web.Request, body: WishlistAdd) -> web.Response:
     path={"wishlist_id": UUID, "product_id": UUID},
     errors=(404,),
 )
-async def change_item(request: web.Request, body: WishlistItemChange) -> web.Response:
+async def change_my_named_wishlist_item(request: web.Request, body: WishlistItemChange) -> web.Response:
     list_id, product_id = path_uuid(request, "wishlist_id"), path_uuid(request, "product_id")
     item = await wishlists.change_item(_shelf(request), _user(request), list_id, product_id, _notices(body))
     return json_response(_item(item))
@@ -284,7 +284,7 @@ async def change_item(request: web.Request, body: WishlistItemChange) -> web.Res
     path={"wishlist_id": UUID, "product_id": UUID},
     errors=(404,),
 )
-async def remove_item(request: web.Request) -> web.Response:
+async def remove_from_my_named_wishlist(request: web.Request) -> web.Response:
     list_id, product_id = path_uuid(request, "wishlist_id"), path_uuid(request, "product_id")
     await wishlists.remove_item(_shelf(request), _user(request), list_id, product_id)
     return web.Response(status=204)
@@ -301,7 +301,7 @@ async def remove_item(request: web.Request) -> web.Response:
     makes={"share_token": "/token"},
     errors=(404,),
 )
-async def share_list(request: web.Request) -> web.Response:
+async def share_my_wishlist(request: web.Request) -> web.Response:
     token, url = await wishlists.share_list(
         _shelf(request), _user(request), path_uuid(request, "wishlist_id")
     )
@@ -317,7 +317,7 @@ async def share_list(request: web.Request) -> web.Response:
     path={"wishlist_id": UUID},
     errors=(404,),
 )
-async def unshare_list(request: web.Request) -> web.Response:
+async def unshare_my_wishlist(request: web.Request) -> web.Response:
     await wishlists.unshare_list(_shelf(request), _user(request), path_uuid(request, "wishlist_id"))
     return web.Response(status=204)
 
@@ -334,7 +334,7 @@ async def unshare_list(request: web.Request) -> web.Response:
     path={"share_token": ShareToken},
     errors=(404, 422),
 )
-async def get_shared(request: web.Request, query: ItemsQuery) -> web.Response:
+async def get_shared_wishlist(request: web.Request, query: ItemsQuery) -> web.Response:
     token = request.match_info["share_token"]  # any other text than a live link's names nothing: 404
     page = await wishlists.shared_list(_shelf(request), token, query.cursor, query.limit)
     return json_response({"name": page.wishlist.name} | _page(page, flags=False))
@@ -348,7 +348,7 @@ async def get_shared(request: web.Request, query: ItemsQuery) -> web.Response:
     status=201,
     makes={"guest_wishlist_id": "/id"},
 )
-async def create_guest_list(request: web.Request) -> web.Response:
+async def create_guest_wishlist(request: web.Request) -> web.Response:
     made = await wishlists.create_guest_list(_shelf(request))
     return json_response(_guest(made, ItemsPage(made, (), None)), status=201)
 
@@ -366,7 +366,7 @@ def _guest(wishlist: WishlistRecord, page: ItemsPage) -> dict[str, Any]:
     path={"guest_wishlist_id": UUID},
     errors=(404, 422),
 )
-async def get_guest_list(request: web.Request, query: ItemsQuery) -> web.Response:
+async def get_guest_wishlist(request: web.Request, query: ItemsQuery) -> web.Response:
     list_id = path_uuid(request, "guest_wishlist_id")
     page = await wishlists.show_list(_shelf(request), None, list_id, query.cursor, query.limit)
     return json_response(_guest(page.wishlist, page))
@@ -384,7 +384,7 @@ async def get_guest_list(request: web.Request, query: ItemsQuery) -> web.Respons
     makes={"product_id": "/product_id"},
     errors=(404, 409, 422),
 )
-async def add_guest_item(request: web.Request, body: GuestWishlistAdd) -> web.Response:
+async def add_to_guest_wishlist(request: web.Request, body: GuestWishlistAdd) -> web.Response:
     list_id = path_uuid(request, "guest_wishlist_id")
     added = await wishlists.add_item(_shelf(request), None, list_id, body.product_id, Notices())
     return _added(added, flags=False)
@@ -398,7 +398,7 @@ async def add_guest_item(request: web.Request, body: GuestWishlistAdd) -> web.Re
     path={"guest_wishlist_id": UUID, "product_id": UUID},
     errors=(404,),
 )
-async def remove_guest_item(request: web.Request) -> web.Response:
+async def remove_from_guest_wishlist(request: web.Request) -> web.Response:
     list_id, product_id = path_uuid(request, "guest_wishlist_id"), path_uuid(request, "product_id")
     await wishlists.remove_item(_shelf(request), None, list_id, product_id)
     return web.Response(status=204)
