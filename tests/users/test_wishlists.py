@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from shopflow.keys import DB
+from shopflow.users import wishlist_queries
 from shopflow.users.models import MAX_WISHLIST_ITEMS, MAX_WISHLISTS
 from shopflow.users.wishlists import fold_guest_wishlist
 from tests.checkout.conftest import add_product
@@ -338,3 +339,18 @@ async def test_two_folds_of_one_guest_list_at_once_move_it_once(
     assert all(type(r).__name__ == "WishlistNotFound" for r in results if not isinstance(r, int))
     mine: Any = await expect(await client.get("/api/v1/me/wishlist", headers=ada), 200)
     assert len(mine["items"]) == 2 and await db.fetchval("SELECT count(*) FROM wishlists") == 1
+
+
+async def test_idle_guest_lists_are_cleaned_up(
+    client: TestClient, app: web.Application, db: asyncpg.Connection
+) -> None:
+    [shirt] = await products(db, "linen-shirt")
+    ada = await sign_in(client, app, "ada@example.com")
+    await expect(await client.post("/api/v1/me/wishlist", json={"product_id": shirt}, headers=ada), 201)
+    idle, live = [(await expect(await client.post("/api/v1/wishlists"), 201))["id"] for _ in range(2)]
+    await db.execute(
+        "UPDATE wishlists SET expires_at = now() - interval '1 second' WHERE id = $1", uuid.UUID(idle)
+    )
+    assert await wishlist_queries.delete_expired_guest_lists(app[DB]) == 1
+    left = {str(r["id"]) for r in await db.fetch("SELECT id FROM wishlists WHERE user_id IS NULL")}
+    assert left == {live} and await db.fetchval("SELECT count(*) FROM wishlist_items") == 1
