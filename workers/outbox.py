@@ -6,14 +6,17 @@ import time
 from typing import Any
 from uuid import UUID
 
+from shopflow.catalog.interface import PRODUCT_CHANGED
 from shopflow.checkout.tasks import refund_order
 from shopflow.jobs import job_context
 from shopflow.media.tasks import PROCESS_MEDIA
 from shopflow.platform.outbox import Handler, Leased, enqueue_job, pending_jobs, run_outbox_job
+from shopflow.users.tasks import product_changed
 
 HANDLERS: dict[str, Handler | Leased] = {
     "refund_order": refund_order,
     "process_media": PROCESS_MEDIA,
+    PRODUCT_CHANGED: product_changed,
 }
 
 

@@ -31,6 +31,7 @@ from shopflow.platform.db import Database
 from shopflow.platform.metrics import Metrics
 from shopflow.platform.redisx import connect
 from shopflow.platform.settings import Settings
+from shopflow.users.tasks import expire_guest_wishlists
 from workers.worker import SteadyWorker
 
 from .metrics import Backlog, JobMetrics, serve_metrics
@@ -107,6 +108,7 @@ CRON_JOBS = [
     cron(relay_jobs, second=25, timeout=60),
     cron(reconcile_payments, minute=set(range(0, 60, 5)), second=50, timeout=240),
     cron(clean_up, minute=17, second=40, timeout=300),
+    cron(expire_guest_wishlists, minute=47, second=40, timeout=300),
 ]
 
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Collection
+from dataclasses import dataclass
+from uuid import UUID
 
 from aiohttp import web
 
 from ..keys import AUTH, SETTINGS
+from ..platform.db import Executor
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
-from . import credentials, service
+from . import credentials, queries, service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
@@ -116,3 +120,17 @@ sign_in_methods = credentials.sign_in_methods
 signed_in_at = credentials.signed_in_at
 delete_account = credentials.delete_account
 end_account = credentials.end_account
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where to write to an account holder."""
+
+    email: str
+    name: str
+
+
+async def recipients(ex: Executor, user_ids: Collection[UUID]) -> dict[UUID, Recipient]:
+    """The active accounts among `user_ids`, by id: those a notice may be mailed to."""
+    rows = await queries.fetch_recipients(ex, list(user_ids))
+    return {r["id"]: Recipient(r["email"], r["name"]) for r in rows}

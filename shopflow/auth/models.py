@@ -27,6 +27,9 @@ class Login(Body):
     email: str = Field(max_length=254)
     password: str = Field(max_length=128)
     cart_id: UUID | None = Field(None, description="a guest cart to fold into the account's cart")
+    wishlist_id: UUID | None = Field(
+        None, description="a guest wishlist to fold into the account's default one"
+    )
 
 
 class Refresh(Body):
@@ -71,6 +74,9 @@ class TokenPair(BaseModel):
 class SignedInWithCart(TokenPair):
     cart: dict[str, Any] | None = Field(None, description="the merged cart, when `cart_id` was sent")
     cart_error: str | None = Field(None, description="why `cart_id` could not be merged (a problem code)")
+    wishlist_error: str | None = Field(
+        None, description="why `wishlist_id` could not be folded in (a problem code)"
+    )
 
 
 class SessionInfo(BaseModel):
@@ -82,6 +88,9 @@ class SessionInfo(BaseModel):
 class OAuthStart(Query):
     next: str | None = Field(None, max_length=512, description="A path on this site to land on afterwards")
     cart_id: UUID | None = Field(None, description="a guest cart to fold into the account's cart")
+    wishlist_id: UUID | None = Field(
+        None, description="a guest wishlist to fold into the account's default one"
+    )
 
 
 class OAuthCallback(Query):

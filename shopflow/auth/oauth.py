@@ -92,8 +92,16 @@ class Flow:
     next_path: str
     link_user: UUID | None  # set when a signed-in user links this provider
     cart_id: UUID | None  # a guest cart to fold into the account's once signed in
+    wishlist_id: UUID | None  # a guest wishlist to fold into the account's default one, likewise
     nonce: str
     verifier: str
+
+
+_FLOW_IDS = ("link_user", "cart_id", "wishlist_id")  # kept in a flow as text or null
+
+
+def _uuid(value: str | None) -> UUID | None:
+    return UUID(value) if value else None
 
 
 def safe_next(value: str | None) -> str:
@@ -138,12 +146,23 @@ class OAuth:
         return f"{self.public_url}/api/v1/auth/oauth/{provider.name}/callback"
 
     async def begin(
-        self, name: str, next_path: str, link_user: UUID | None = None, cart_id: UUID | None = None
+        self,
+        name: str,
+        next_path: str,
+        link_user: UUID | None = None,
+        cart_id: UUID | None = None,
+        wishlist_id: UUID | None = None,
     ) -> tuple[str, str]:
         """The provider's authorize URL and the state the browser keeps until the callback."""
         provider = self.provider(name)
         state, nonce, verifier = (secrets.token_urlsafe(32) for _ in range(3))
-        flow = {"provider": name, "next_path": next_path, "link_user": link_user, "cart_id": cart_id}
+        flow = {
+            "provider": name,
+            "next_path": next_path,
+            "link_user": link_user,
+            "cart_id": cart_id,
+            "wishlist_id": wishlist_id,
+        }
         await self.redis.set(
             f"oauth:{state}",
             orjson.dumps(flow | {"nonce": nonce, "verifier": verifier}),
@@ -171,8 +190,8 @@ class OAuth:
         if raw is None:
             raise OAuthFailed("the sign-in has expired or was already used; start again")
         stored = orjson.loads(raw)
-        link, cart = stored.pop("link_user"), stored.pop("cart_id")
-        flow = Flow(**stored, link_user=UUID(link) if link else None, cart_id=UUID(cart) if cart else None)
+        link, cart, wishlist = (_uuid(stored.pop(key, None)) for key in _FLOW_IDS)
+        flow = Flow(**stored, link_user=link, cart_id=cart, wishlist_id=wishlist)
         if flow.provider != name:
             raise OAuthFailed("the sign-in was started with another provider; start again")
         if name == GOOGLE:

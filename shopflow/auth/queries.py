@@ -215,3 +215,10 @@ async def fetch_identities(ex: Executor, user_id: UUID) -> list[asyncpg.Record]:
 async def delete_user(ex: Executor, user_id: UUID) -> bool:
     """Delete the account; what it owns goes with it (ON DELETE CASCADE). Whether it was there."""
     return await ex.execute("DELETE FROM users WHERE id = $1", user_id) == "DELETE 1"
+
+
+async def fetch_recipients(ex: Executor, user_ids: list[UUID]) -> list[asyncpg.Record]:
+    """The address and name of those of `user_ids` whose accounts are active."""
+    return await ex.fetch(
+        "SELECT id, email, name FROM users WHERE id = ANY($1::uuid[]) AND status = 'active'", user_ids
+    )

@@ -13,6 +13,7 @@ from ..platform.endpoint import endpoint
 from ..platform.errors import AppError
 from ..platform.jsonx import json_response
 from ..platform.ratelimit import Limit, client_ip
+from ..users.interface import fold_guest_wishlist
 from . import service
 from .errors import OAuthFailed
 from .interface import PRINCIPAL, cookie_names, require_user, set_browser_cookies, set_oauth_state
@@ -76,7 +77,7 @@ async def register(request: web.Request, body: Register) -> web.Response:
 
 @routes.post("/api/v1/auth/login")
 @endpoint(
-    summary="Sign in with email and password; a guest `cart_id` is folded into the account's cart",
+    summary="Sign in with email and password; a guest `cart_id` and `wishlist_id` are folded in",
     tags=TAGS,
     body=Login,
     response=SignedInWithCart,
@@ -90,6 +91,8 @@ async def login(request: web.Request, body: Login) -> web.Response:
     signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
     if body.cart_id is not None:
         signed.pair.update(await _fold_cart(app, body.cart_id, signed.pair["user"]["id"]))
+    if body.wishlist_id is not None:
+        signed.pair.update(await _fold_wishlist(app, body.wishlist_id, signed.pair["user"]["id"]))
     return _signed_in(app, signed)
 
 
@@ -100,6 +103,16 @@ async def _fold_cart(app: web.Application, cart_id: UUID, user_id: UUID) -> dict
         return {"cart": await merge_guest_cart(app[CHECKOUT], cart_id, user_id)}
     except AppError as e:
         return {"cart_error": e.code}
+
+
+async def _fold_wishlist(app: web.Application, wishlist_id: UUID, user_id: UUID) -> dict[str, Any]:
+    """Fold a guest wishlist into the signed-in user's default one: {}, or {"wishlist_error":
+    code} (a stale, spent or someone else's list id does not stop a sign-in)."""
+    try:
+        await fold_guest_wishlist(app[DB], wishlist_id, user_id)
+    except AppError as e:
+        return {"wishlist_error": e.code}
+    return {}
 
 
 @routes.post("/api/v1/auth/refresh")
@@ -203,7 +216,9 @@ async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
     app = request.app
     await _throttle(request, "oauth", app[SETTINGS].rate_limit_oauth_ip)
     name, next_path = request.match_info["provider"], safe_next(query.next)
-    url, state = await app[AUTH].oauth.begin(name, next_path, cart_id=query.cart_id)
+    url, state = await app[AUTH].oauth.begin(
+        name, next_path, cart_id=query.cart_id, wishlist_id=query.wishlist_id
+    )
     response = _redirect(url)
     set_oauth_state(response, app[SETTINGS], state)
     return response
@@ -269,6 +284,8 @@ async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Resp
         set_browser_cookies(response, settings, signed)
         if flow.cart_id is not None:
             await _fold_cart(app, flow.cart_id, signed.pair["user"]["id"])
+        if flow.wishlist_id is not None:
+            await _fold_wishlist(app, flow.wishlist_id, signed.pair["user"]["id"])
     set_oauth_state(response, settings, None)
     return response
 

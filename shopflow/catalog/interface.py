@@ -9,8 +9,22 @@ from uuid import UUID
 from ..platform.cache import Cache
 from ..platform.db import Executor
 from ..platform.redisx import repeat
-from . import images
+from . import images, queries
+from .models import PRODUCT_CHANGED, ProductChange, ProductSummary
+from .pictures import summary_documents
 from .service import LISTING, product_cache_key
+
+__all__ = [
+    "PRODUCT_CHANGED",
+    "ListedProduct",
+    "ProductChange",
+    "ProductSummary",
+    "StockMove",
+    "StockNotices",
+    "listed_products",
+    "media_changed",
+    "product_summaries",
+]
 
 
 @dataclass(frozen=True)
@@ -58,3 +72,37 @@ async def media_changed(db: Executor, cache: Cache, media_ids: Collection[UUID])
     """Media became ready, or were made again: drop the cached documents of every product
     showing any of them, and the listing pages (thumbnails) if any product does."""
     await images.media_changed(db, cache, media_ids)
+
+
+@dataclass(frozen=True)
+class ListedProduct:
+    """A product on sale now, as those who wait on it need it."""
+
+    id: UUID
+    name: str
+    slug: str
+    price: int  # its lowest price, minor units
+    currency: str
+    in_stock: bool  # one of its SKUs has units available
+
+
+async def listed_products(db: Executor, product_ids: Collection[UUID]) -> dict[UUID, ListedProduct]:
+    """Those of `product_ids` listed in the shop now (drafts, archived and unknown ones are not), by id."""
+    if not product_ids:
+        return {}
+    rows = await queries.fetch_listed_states(db, product_ids)
+    return {
+        r["id"]: ListedProduct(r["id"], r["name"], r["slug"], r["price_min"], r["currency"], r["in_stock"])
+        for r in rows
+    }
+
+
+async def product_summaries(db: Executor, product_ids: Collection[UUID], cdn_url: str) -> dict[UUID, bytes]:
+    """The summary documents (as GET /api/v1/products shows them: price range, in stock,
+    thumbnail) of those of `product_ids` that are listed, by id: one query for the products
+    and at most two for their thumbnails, however many they are."""
+    if not product_ids:
+        return {}
+    rows = await queries.fetch_summaries(db, product_ids)
+    docs = await summary_documents(db, rows, cdn_url)
+    return {row["id"]: doc for row, doc in zip(rows, docs, strict=True)}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
@@ -238,3 +239,13 @@ class ImageKey:
 
     product_id: UUID
     image_id: UUID
+
+
+# The outbox job a change that customers may be waiting for writes, with the product's id and
+# the `ProductChange`: whoever waits (wishlists' notices) handles it, the catalog knows not who.
+PRODUCT_CHANGED = "product_changed"
+
+
+class ProductChange(StrEnum):
+    RESTOCKED = "restocked"  # one of its SKUs had no units available and has some now
+    REPRICED = "repriced"  # its lowest price went down

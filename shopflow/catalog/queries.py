@@ -99,6 +99,14 @@ SORTS: dict[str, tuple[tuple[str, ...], str]] = {
 KEY_CASTS = {"relevance": "float8", "price_asc": "bigint", "price_desc": "bigint", "newest": "timestamptz"}
 
 
+# A listed product's summary (`doc`, without `thumbnail`) and its images' arrays.
+_SUMMARY = f"""json_build_object(
+            'id', p.id, 'slug', p.slug, 'name', p.name, 'category_id', p.category_id,
+            'price_range', {_PRICE_RANGE}, 'in_stock', {_IN_STOCK},
+            'created_at', p.created_at)::text AS doc,
+            images.image_ids, images.image_media, images.image_alts"""
+
+
 async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
     """One page (plus one row, to tell whether more follow) of listed product summaries
     (`doc`, without `thumbnail`), each with its images' arrays."""
@@ -136,11 +144,7 @@ async def list_products(ex: Executor, f: ListFilter) -> list[asyncpg.Record]:
             WHERE {" AND ".join(where)}
             ORDER BY {", ".join(f"{k} {direction}" for k in keys)}
             LIMIT {arg(f.limit + 1)})
-        SELECT page.sort_key, p.id, json_build_object(
-            'id', p.id, 'slug', p.slug, 'name', p.name, 'category_id', p.category_id,
-            'price_range', {_PRICE_RANGE}, 'in_stock', {_IN_STOCK},
-            'created_at', p.created_at)::text AS doc,
-            images.image_ids, images.image_media, images.image_alts
+        SELECT page.sort_key, p.id, {_SUMMARY}
         FROM page JOIN products p ON p.id = page.id
         {_IMAGES}
         ORDER BY page.sort_key {direction}, page.id {direction}"""
@@ -212,15 +216,18 @@ async def insert_variant(ex: Executor, product_id: UUID, v: dict[str, Any]) -> U
     return variant_id  # type: ignore[no-any-return]
 
 
-async def refresh_prices(ex: Executor, product_id: UUID) -> None:
-    """Recompute the product's price range from its variants."""
-    await ex.execute(
+async def refresh_prices(ex: Executor, product_id: UUID) -> bool:
+    """Recompute the product's price range from its variants; whether its lowest price went
+    down (the caller holds the product's row lock, so `old` is the row as it was)."""
+    lowered = await ex.fetchval(
         """UPDATE products p SET price_min = v.lo, price_max = v.hi, updated_at = now()
            FROM (SELECT min(price_amount) lo, max(price_amount) hi
-                 FROM variants WHERE product_id = $1) v
-           WHERE p.id = $1""",
+                 FROM variants WHERE product_id = $1) v, products old
+           WHERE p.id = $1 AND old.id = p.id
+           RETURNING v.lo < old.price_min""",
         product_id,
     )
+    return bool(lowered)
 
 
 async def fetch_variant_owner(ex: Executor, variant_id: UUID) -> asyncpg.Record | None:
@@ -365,3 +372,31 @@ async def fetch_products_showing(ex: Executor, media_ids: Collection[UUID]) -> l
         "SELECT DISTINCT product_id FROM product_images WHERE media_id = ANY($1::uuid[])", list(media_ids)
     )
     return [r["product_id"] for r in rows]
+
+
+# What other components read: listed products by id.
+
+
+async def fetch_summaries(ex: Executor, product_ids: Collection[UUID]) -> list[asyncpg.Record]:
+    """The summaries (`doc`, without `thumbnail`) and images' arrays of those of `product_ids`
+    that are listed."""
+    return await ex.fetch(
+        f"SELECT p.id, {_SUMMARY} FROM products p {_IMAGES} WHERE p.id = ANY($1::uuid[]) AND {_LISTED}",
+        list(product_ids),
+    )
+
+
+async def fetch_listed_states(ex: Executor, product_ids: Collection[UUID]) -> list[asyncpg.Record]:
+    """Name, lowest price and whether it can be bought now, of those of `product_ids` listed."""
+    return await ex.fetch(
+        f"""SELECT p.id, p.name, p.slug, p.price_min, p.currency, {_IN_STOCK} AS in_stock
+            FROM products p WHERE p.id = ANY($1::uuid[]) AND {_LISTED}""",
+        list(product_ids),
+    )
+
+
+async def lock_available(ex: Executor, sku: str) -> int | None:
+    """The SKU's units available, its stock row locked for the change to come."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "SELECT on_hand - reserved FROM stock WHERE sku = $1 FOR UPDATE", sku
+    )

@@ -7,7 +7,7 @@ from uuid import UUID
 from aiohttp import web
 
 from ..auth.interface import require_staff
-from ..keys import CACHE, DB, SETTINGS
+from ..keys import CACHE, DB, REDIS, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response, raw_json_response
 from . import images, service
@@ -149,7 +149,9 @@ async def delete_product(request: web.Request) -> web.Response:
 )
 async def add_variant(request: web.Request, body: VariantCreate) -> web.Response:
     app = request.app
-    doc = await service.add_variant(app[DB], app[CACHE], path_uuid(request, "product"), body, _shop(app))
+    doc = await service.add_variant(
+        app[DB], app[CACHE], path_uuid(request, "product"), body, _shop(app), app[REDIS]
+    )
     return raw_json_response(doc, status=201)
 
 
@@ -166,7 +168,7 @@ async def add_variant(request: web.Request, body: VariantCreate) -> web.Response
 async def update_variant(request: web.Request, body: VariantUpdate) -> web.Response:
     app = request.app
     doc = await service.update_variant(
-        app[DB], app[CACHE], path_uuid(request, "variant_id"), body, _shop(app)
+        app[DB], app[CACHE], path_uuid(request, "variant_id"), body, _shop(app), app[REDIS]
     )
     return raw_json_response(doc)
 
@@ -253,5 +255,5 @@ async def remove_image(request: web.Request) -> web.Response:
 )
 async def set_stock(request: web.Request, body: StockSet) -> web.Response:
     app = request.app
-    level = await service.set_stock(app[DB], app[CACHE], request.match_info["sku"], body.on_hand)
+    level = await service.set_stock(app[DB], app[CACHE], request.match_info["sku"], body.on_hand, app[REDIS])
     return json_response(level)

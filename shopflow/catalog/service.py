@@ -14,11 +14,13 @@ from uuid import UUID
 
 import asyncpg
 import orjson
+from arq.connections import ArqRedis
 
 from ..platform.cache import Cache
 from ..platform.db import Database
 from ..platform.errors import Invalid
 from ..platform.jsonx import dumps
+from ..platform.outbox import enqueue_job, queue_job
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import queries
 from .errors import (
@@ -32,7 +34,16 @@ from .errors import (
     VariantOrdered,
     WrongCurrency,
 )
-from .models import CategoryCreate, ProductCreate, ProductQuery, ProductUpdate, VariantCreate, VariantUpdate
+from .models import (
+    PRODUCT_CHANGED,
+    CategoryCreate,
+    ProductChange,
+    ProductCreate,
+    ProductQuery,
+    ProductUpdate,
+    VariantCreate,
+    VariantUpdate,
+)
 from .pictures import product_document, summary_documents
 
 CATEGORY_TREE_KEY = "catalog:categories"
@@ -255,6 +266,17 @@ async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
     return slug
 
 
+async def _product_changed(conn: asyncpg.Connection, product_id: UUID, change: ProductChange) -> UUID:
+    """Write the job telling whoever waits on the product what changed, in the change's transaction."""
+    return await queue_job(conn, PRODUCT_CHANGED, str(product_id), change.value)
+
+
+async def _hand_over(queue: ArqRedis | None, job_id: UUID | None) -> None:
+    """After the commit: ask a worker to run the job now (without a queue, the relay will)."""
+    if queue is not None and job_id is not None:
+        await enqueue_job(queue, job_id)
+
+
 async def create_category(db: Database, cache: Cache, body: CategoryCreate) -> UUID:
     """Add a category; the tree's cache is dropped."""
     with _constraints(category_field="parent_id"):
@@ -295,8 +317,15 @@ async def update_product(
     return await _staff_view(db, product_id, shop.cdn_url)
 
 
-async def add_variant(db: Database, cache: Cache, product_id: UUID, body: VariantCreate, shop: Shop) -> bytes:
-    """Add a variant (and its stock row) to a product."""
+async def add_variant(
+    db: Database,
+    cache: Cache,
+    product_id: UUID,
+    body: VariantCreate,
+    shop: Shop,
+    queue: ArqRedis | None = None,
+) -> bytes:
+    """Add a variant (and its stock row) to a product; a lower price is news for those waiting."""
     v = body.model_dump()
     _check_currency(v["price"], shop.currency, "price.currency")
     async with db.transaction() as conn:
@@ -305,15 +334,24 @@ async def add_variant(db: Database, cache: Cache, product_id: UUID, body: Varian
             raise ProductNotFound(f"no product {product_id}")
         with _constraints():
             await queries.insert_variant(conn, product_id, v)
-        await queries.refresh_prices(conn, product_id)
+        job_id = None
+        if await queries.refresh_prices(conn, product_id):
+            job_id = await _product_changed(conn, product_id, ProductChange.REPRICED)
+    await _hand_over(queue, job_id)
     await _invalidate(cache, *_product_keys(product_id, slug))
     return await _staff_view(db, product_id, shop.cdn_url)
 
 
 async def update_variant(
-    db: Database, cache: Cache, variant_id: UUID, body: VariantUpdate, shop: Shop
+    db: Database,
+    cache: Cache,
+    variant_id: UUID,
+    body: VariantUpdate,
+    shop: Shop,
+    queue: ArqRedis | None = None,
 ) -> bytes:
-    """Change a variant's name, options, price or position."""
+    """Change a variant's name, options, price or position; a lower lowest price is news for
+    those waiting on the product."""
     changes = body.changes()
     if "price" in changes:
         _check_currency(changes["price"], shop.currency, "price.currency")
@@ -322,7 +360,10 @@ async def update_variant(
         if owner is None:
             raise VariantNotFound(f"no variant {variant_id}")
         await queries.update_variant(conn, variant_id, changes)
-        await queries.refresh_prices(conn, owner["product_id"])
+        job_id = None
+        if await queries.refresh_prices(conn, owner["product_id"]):
+            job_id = await _product_changed(conn, owner["product_id"], ProductChange.REPRICED)
+    await _hand_over(queue, job_id)
     await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
     return await _staff_view(db, owner["product_id"], shop.cdn_url)
 
@@ -344,9 +385,18 @@ async def delete_variant(db: Database, cache: Cache, variant_id: UUID) -> None:
     await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
 
 
-async def set_stock(db: Database, cache: Cache, sku: str, on_hand: int) -> dict[str, Any]:
-    """Set the units on hand for a SKU; never below what is reserved."""
-    row = await queries.set_on_hand(db, sku, on_hand)
+async def set_stock(
+    db: Database, cache: Cache, sku: str, on_hand: int, queue: ArqRedis | None = None
+) -> dict[str, Any]:
+    """Set the units on hand for a SKU; never below what is reserved. Units coming back to a
+    SKU that had none available are news for those waiting on its product."""
+    job_id = None
+    async with db.transaction() as conn:
+        before = await queries.lock_available(conn, sku)
+        row = await queries.set_on_hand(conn, sku, on_hand)
+        if row is not None and before is not None and before <= 0 < row["on_hand"] - row["reserved"]:
+            job_id = await _product_changed(conn, row["product_id"], ProductChange.RESTOCKED)
+    await _hand_over(queue, job_id)
     if row is None:
         current = await queries.fetch_stock(db, sku)
         if current is None:

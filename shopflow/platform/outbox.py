@@ -29,8 +29,9 @@ from arq.connections import ArqRedis
 from .db import Database, Executor
 
 log = logging.getLogger("shopflow.outbox")
-# (connection, the context its caller gives, *args) → what to do once the job has committed, if anything
-Handler = Callable[..., Awaitable[Callable[[], None] | None]]
+# (connection, the context its caller gives, *args) → what to do once the job has committed, if
+# anything (awaited if it gives an awaitable: handing mail the job wrote to the workers)
+Handler = Callable[..., Awaitable[Callable[[], Awaitable[None] | None] | None]]
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ async def run_outbox_job(
             await db.execute("UPDATE job_outbox SET leased_until = NULL WHERE id = $1", job_id)
             raise
         await db.execute(_DONE, job_id)
-    elif after is not None:
-        after()
+    elif after is not None and (pending := after()) is not None:
+        await pending
     return True
 
 

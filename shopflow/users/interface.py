@@ -1,4 +1,4 @@
-"""What other components may call. Nothing here imports checkout (checkout imports this)."""
+"""What other components may call."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from ..platform.db import Executor
 from . import queries
 from .addresses import address_of, book_entry
 from .models import BookEntry, DefaultKind
+from .wishlists import fold_guest_wishlist
+
+__all__ = ["book_address", "default_address", "fold_guest_wishlist"]
 
 
 async def book_address(ex: Executor, user_id: UUID, address_id: UUID) -> Address | None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from uuid import UUID
 
 import aiohttp
 import asyncpg
@@ -331,3 +332,22 @@ async def test_signing_in_through_a_provider_folds_the_guest_cart_in(
     mine = await browser.get("/api/v1/carts", method="POST", headers={"X-CSRF-Token": browser.cookies[CSRF]})
     cart = await mine.json()
     assert cart["id"] != cart_id and [(i["sku"], i["quantity"]) for i in cart["items"]] == [("SOCK-1", 2)]
+
+
+async def test_signing_in_through_a_provider_folds_the_guest_wishlist_in(
+    browser: Browser, db: asyncpg.Connection
+) -> None:
+    product_id, _ = await add_product(db, "wool-socks", {"SOCK-1": (900, 5)})
+    await db.execute("UPDATE products SET price_min = 900, price_max = 900 WHERE id = $1", UUID(product_id))
+    guest = await browser.get("/api/v1/wishlists", method="POST")
+    wishlist_id = (await guest.json())["id"]
+    added = await browser.get(
+        f"/api/v1/wishlists/{wishlist_id}/items", method="POST", json={"product_id": product_id}
+    )
+    assert added.status == 201
+
+    start = await browser.get("/api/v1/auth/oauth/google/start", params={"wishlist_id": wishlist_id})
+    assert (await browser.get(await browser.at_provider(start.headers["Location"]))).status == 302
+    mine = await (await browser.get("/api/v1/me/wishlist")).json()
+    assert [i["product_id"] for i in mine["items"]] == [product_id]
+    assert (await browser.get(f"/api/v1/wishlists/{wishlist_id}")).status == 404

@@ -124,6 +124,8 @@ PARAMETERS = {
     "path.key": "media_key",
     "body.media_id": "media",
     "path.image_id": "image",
+    "body.product_id": "product",
+    "path.product_id": "product",
 }
 
 
