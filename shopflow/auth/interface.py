@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
 
 from aiohttp import web
 
 from ..keys import AUTH, SETTINGS
+from ..platform.db import Executor
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
+from . import queries
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims
@@ -99,3 +104,25 @@ async def require_staff(request: web.Request) -> Claims:
     if claims.role not in STAFF_ROLES:
         raise Forbidden("staff only")
     return claims
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An account as its owner sees it."""
+
+    id: UUID
+    email: str
+    name: str
+    email_verified: bool
+    role: str
+    created_at: datetime
+
+
+async def fetch_account(ex: Executor, user_id: UUID) -> AccountRecord | None:
+    """The account, or None when it is gone."""
+    row = await queries.fetch_user(ex, user_id)
+    if row is None:
+        return None
+    return AccountRecord(
+        row["id"], row["email"], row["name"], row["email_verified"], row["role"], row["created_at"]
+    )

@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from arq.connections import ArqRedis
 
+from ..checkout import interface as checkout
 from ..platform.db import Database, Executor
 from ..platform.mail import enqueue_mail, queue_mail
 from . import queries
@@ -182,6 +183,7 @@ async def reset_password(db: Database, auth: Auth, token: str, password: str) ->
         if user_id is None:  # spent by a concurrent request in the meantime
             raise InvalidAccountToken("the reset link is not valid or has expired; ask for a new one")
         email = await queries.set_password(conn, user_id, hashed)
+        await _adopt_guest_orders(conn, user_id, email)  # the link proved the address
     await auth.sessions.end_all(user_id)
     await auth.backoff.succeeded(email)
 
@@ -192,7 +194,13 @@ async def verify_email(db: Database, token: str) -> None:
         user_id = await queries.spend_account_token(conn, _token_hash(token), VERIFY_EMAIL)
         if user_id is None:
             raise InvalidAccountToken("the verification link is not valid or has expired")
-        await queries.mark_email_verified(conn, user_id)
+        email = await queries.mark_email_verified(conn, user_id)
+        await _adopt_guest_orders(conn, user_id, email)
+
+
+async def _adopt_guest_orders(ex: Executor, user_id: UUID, email: str) -> None:
+    """Guest orders placed with an address the account has proved it owns become its own."""
+    await checkout.adopt_guest_orders(ex, user_id, email)
 
 
 async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> SignedIn:
@@ -206,6 +214,8 @@ async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password:
             await enqueue_mail(queue, await queue_mail(db, user["email"], *_failed_sign_ins(user, failures)))
         raise InvalidCredentials("wrong email or password")
     await auth.backoff.succeeded(email)
+    if user["email_verified"]:  # guest orders placed with the address since it was verified
+        await _adopt_guest_orders(db, user["id"], user["email"])
     return await _signed_in(auth, user)
 
 
@@ -229,6 +239,8 @@ async def provider_sign_in(db: Database, auth: Auth, identity: Identity) -> Sign
             await queries.insert_identity(
                 conn, identity.provider, identity.subject, user["id"], identity.email
             )
+        if user["email_verified"]:
+            await _adopt_guest_orders(conn, user["id"], user["email"])
     if user["status"] != "active":
         raise AccountDisabled("this account is disabled")
     return await _signed_in(auth, user)
