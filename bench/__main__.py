@@ -28,6 +28,7 @@ from bench.checkout import run_checkout
 from bench.load import Result, drive, ensure_wrk, wait_until_up
 from bench.media import run_media
 from bench.media_delivery import run_delivery, run_uploads
+from bench.users import run_users
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
@@ -103,7 +104,9 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3, help="baseline/scenario pairs per scenario")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
-    p.add_argument("suite", nargs="?", choices=("all", "catalog", "auth", "checkout", "media"), default="all")
+    p.add_argument(
+        "suite", nargs="?", choices=("all", "catalog", "auth", "checkout", "media", "users"), default="all"
+    )
     args = p.parse_args()
     ensure_wrk()
 
@@ -153,6 +156,10 @@ def main() -> None:
                 run_media(args)
                 run_delivery(args, env, Path(tmp), process, ROW)
                 run_uploads(args, env, Path(tmp), process, ROW)
+            if args.suite in ("all", "users"):
+                asyncio.run(migrate(dsn))
+                print("\nusers (order history and the dashboard):")
+                run_users(args, env, dsn, redis_url, process, ROW)
         finally:
             redis.stop()
             pg.stop()

@@ -1,5 +1,6 @@
-"""The second baseline: a bare aiohttp + asyncpg handler that updates one row in a
-transaction. `python -m bench.baseline_db PORT DSN`."""
+"""The database baselines: bare aiohttp + asyncpg handlers that update one row in a
+transaction (POST /) or read one row by its primary key (GET /row).
+`python -m bench.baseline_db PORT DSN`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ async def update(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps({"n": n}), content_type="application/json")
 
 
+async def select(request: web.Request) -> web.Response:
+    n = await request.app[POOL].fetchval("SELECT n FROM bench_rows WHERE id = $1", random.randrange(ROWS))
+    return web.Response(body=orjson.dumps({"n": n}), content_type="application/json")
+
+
 async def ready(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
@@ -44,6 +50,7 @@ def main() -> None:
     app.cleanup_ctx.append(pool_ctx)
     app.router.add_post("/", update)
     app.router.add_get("/", ready)
+    app.router.add_get("/row", select)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None, loop=uvloop.new_event_loop())
 
 

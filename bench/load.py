@@ -73,6 +73,16 @@ def post_each(base: str, requests: list[tuple[str, str]], *, connections: int, s
         Path(f.name).unlink()
 
 
+def get_each(base: str, requests: list[tuple[str, str]], *, connections: int, seconds: int) -> Result:
+    """GET random (path, Authorization header value) pairs: many callers, each with their own."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
+        f.write("".join(f"{path}\t{auth}\n" for path, auth in requests))
+    try:
+        return _wrk(["-s", str(LUA), base, "--", "GETS", f.name], connections, seconds)
+    finally:
+        Path(f.name).unlink()
+
+
 def _wrk(args: list[str], connections: int, seconds: int) -> Result:
     cmd = [ensure_wrk(), "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

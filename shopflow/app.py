@@ -58,6 +58,7 @@ from .platform.middleware import Traffic, platform_middleware, response_headers,
 from .platform.ratelimit import AddressLimit, RateLimiter
 from .platform.redisx import connect
 from .platform.settings import Settings, SettingsError, load_settings
+from .users import history_routes as users_history_routes
 from .users import privacy_routes, wishlist_routes
 from .users import routes as users_routes
 
@@ -252,6 +253,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app.router.add_routes(users_routes.routes)
     app.router.add_routes(privacy_routes.routes)
     app.router.add_routes(wishlist_routes.routes)
+    app.router.add_routes(users_history_routes.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

@@ -122,8 +122,11 @@ async def set_password(ex: Executor, user_id: UUID, password_hash: str) -> str:
     )
 
 
-async def mark_email_verified(ex: Executor, user_id: UUID) -> None:
-    await ex.execute("UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1", user_id)
+async def mark_email_verified(ex: Executor, user_id: UUID) -> str:
+    """Mark the account's address verified; the address."""
+    return await ex.fetchval(  # type: ignore[no-any-return]
+        "UPDATE users SET email_verified = true, updated_at = now() WHERE id = $1 RETURNING email", user_id
+    )
 
 
 async def set_status(ex: Executor, email: str, status: str) -> UUID | None:

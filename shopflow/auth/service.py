@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from arq.connections import ArqRedis
 
+from ..checkout import interface as checkout
 from ..platform.db import Database, Executor
 from ..platform.mail import enqueue_mail, queue_mail
 from . import queries
@@ -182,6 +183,7 @@ async def reset_password(db: Database, auth: Auth, token: str, password: str) ->
         if user_id is None:  # spent by a concurrent request in the meantime
             raise InvalidAccountToken("the reset link is not valid or has expired; ask for a new one")
         email = await queries.set_password(conn, user_id, hashed)
+        await _adopt_guest_orders(conn, user_id, email)  # the link proved the address
     await auth.sessions.end_all(user_id)
     await auth.backoff.succeeded(email)
 
@@ -196,14 +198,21 @@ async def verify_email(db: Database, token: str) -> None:
             raise InvalidAccountToken("the verification link is not valid or has expired")
         user_id = spent["user_id"]
         if spent["purpose"] != CHANGE_EMAIL:
-            await queries.mark_email_verified(conn, user_id)
-            return
-        try:
-            await queries.set_email(conn, user_id, spent["new_email"])
-        except asyncpg.UniqueViolationError:
-            raise EmailTaken("another account uses this address now") from None
-        # Links that vouch for an address the account no longer has, or another change, stop working.
-        await queries.void_account_tokens(conn, user_id, (VERIFY_EMAIL, CHANGE_EMAIL))
+            email = await queries.mark_email_verified(conn, user_id)
+        else:
+            email = spent["new_email"]
+            try:
+                await queries.set_email(conn, user_id, email)
+            except asyncpg.UniqueViolationError:
+                raise EmailTaken("another account uses this address now") from None
+            # Links that vouch for an address the account no longer has, or another change, stop working.
+            await queries.void_account_tokens(conn, user_id, (VERIFY_EMAIL, CHANGE_EMAIL))
+        await _adopt_guest_orders(conn, user_id, email)
+
+
+async def _adopt_guest_orders(ex: Executor, user_id: UUID, email: str) -> None:
+    """Guest orders placed with an address the account has proved it owns become its own."""
+    await checkout.adopt_guest_orders(ex, user_id, email)
 
 
 async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password: str) -> SignedIn:
@@ -217,6 +226,8 @@ async def login(db: Database, auth: Auth, queue: ArqRedis, email: str, password:
             await enqueue_mail(queue, await queue_mail(db, user["email"], *_failed_sign_ins(user, failures)))
         raise InvalidCredentials("wrong email or password")
     await auth.backoff.succeeded(email)
+    if user["email_verified"]:  # guest orders placed with the address since it was verified
+        await _adopt_guest_orders(db, user["id"], user["email"])
     return await _signed_in(auth, user)
 
 
@@ -240,6 +251,8 @@ async def provider_sign_in(db: Database, auth: Auth, identity: Identity) -> Sign
             await queries.insert_identity(
                 conn, identity.provider, identity.subject, user["id"], identity.email
             )
+        if user["email_verified"]:
+            await _adopt_guest_orders(conn, user["id"], user["email"])
     if user["status"] != "active":
         raise AccountDisabled("this account is disabled")
     return await _signed_in(auth, user)

@@ -4,27 +4,46 @@ from __future__ import annotations
 
 from .carts import merge_guest_cart
 from .context import Checkout
-from .models import Cart, Order
+from .history import (
+    CustomerOrderPage,
+    CustomerOrderRecord,
+    CustomerOverview,
+    OrderedLineRecord,
+    adopt_guest_orders,
+    customer_orders,
+    customer_overview,
+)
+from .models import Cart, Order, OrderStatus
 from .privacy import (
     ERASED_EMAIL,
-    CustomerOrderRecord,
     ErasedOrders,
+    ExportedOrderRecord,
     RefundRecord,
     anonymise_orders,
-    customer_orders,
+    exported_orders,
     open_cart_of,
 )
+from .records import Money
 
 __all__ = [
     "ERASED_EMAIL",
     "Cart",
     "Checkout",
+    "CustomerOrderPage",
     "CustomerOrderRecord",
+    "CustomerOverview",
     "ErasedOrders",
+    "ExportedOrderRecord",
+    "Money",
     "Order",
+    "OrderStatus",
+    "OrderedLineRecord",
     "RefundRecord",
+    "adopt_guest_orders",
     "anonymise_orders",
     "customer_orders",
+    "customer_overview",
+    "exported_orders",
     "merge_guest_cart",
     "open_cart_of",
 ]

@@ -23,7 +23,7 @@ import asyncpg
 from ..catalog.interface import StockMove
 from ..platform.db import Database, Executor
 from ..platform.idempotency import Claim
-from . import access, cart_queries, queries
+from . import access, cart_queries, history_queries, queries
 from .carts import Caller, may_see
 from .context import Checkout, Pricing
 from .errors import (
@@ -271,6 +271,7 @@ async def expire_batch(co: Checkout, limit: int) -> int:
         if not order_ids:
             return 0
         rows = await queries.move_many_reservations(conn, order_ids, Reservation.HELD, Reservation.RELEASED)
+        await history_queries.lock_summaries(conn, order_ids)  # in key order: two batches cannot deadlock
         expired = await queries.cancel_orders(conn, order_ids, "not paid in time; the stock was released")
     co.stock.moved(stock_moves(rows, Reservation.HELD, Reservation.RELEASED))
     co.sales.cancelled(CancelReason.EXPIRED, expired)
@@ -281,11 +282,25 @@ async def refund_rest(
     conn: asyncpg.Connection, provider: Provider, order: asyncpg.Record, key: str, note: str
 ) -> int:
     """Give back all that is left of the order's payment, and record it; how much."""
-    remaining: int = order["total"] - order["refunded"]
-    ref = await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
-    await queries.insert_refund(conn, order["id"], remaining, note, ref)
-    await queries.set_payment(conn, order["id"], PaymentStatus.REFUNDED, refunded=order["total"])
+    remaining, ref = await give_back_rest(provider, order, key)
+    await record_refund_rest(conn, order, remaining, note, ref)
     return remaining
+
+
+async def give_back_rest(provider: Provider, order: asyncpg.Record, key: str) -> tuple[int, str | None]:
+    """Ask the provider to give back all that is left of the order's payment; how much, and
+    the provider's reference for the refund."""
+    remaining: int = order["total"] - order["refunded"]
+    return remaining, await provider.refund(order["payment_ref"], charge_of(order), remaining, key)
+
+
+async def record_refund_rest(
+    conn: asyncpg.Connection, order: asyncpg.Record, amount: int, note: str, ref: str | None
+) -> None:
+    """Record that the rest of the order's payment went back (the customer's summary row
+    follows: see history.py)."""
+    await queries.insert_refund(conn, order["id"], amount, note, ref)
+    await queries.set_payment(conn, order["id"], PaymentStatus.REFUNDED, refunded=order["total"])
 
 
 async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
@@ -301,8 +316,10 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
             moves = await move_stock(conn, order_id, Reservation.HELD, Reservation.RELEASED)
             await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         else:
-            given_back = await refund_rest(conn, provider, order, f"cancel-{order_id}", note)
+            given_back, ref = await give_back_rest(provider, order, f"cancel-{order_id}")
+            # stock rows before the customer's summary row, in the order checkout locks them
             moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
+            await record_refund_rest(conn, order, given_back, note, ref)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
     co.stock.moved(moves)
     co.sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)

@@ -41,30 +41,30 @@ class RefundRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class CustomerOrderRecord(OrderRecord):
+class ExportedOrderRecord(OrderRecord):
     """An order as its buyer's export shows it: the order, and the refunds made on it."""
 
     refunds: tuple[RefundRecord, ...]
 
 
-def _customer_order(row: asyncpg.Record) -> CustomerOrderRecord:
+def _exported_order(row: asyncpg.Record) -> ExportedOrderRecord:
     order = order_record(row)
     refunds = tuple(
         RefundRecord(Money(r["amount"], row["currency"]), r["reason"], datetime.fromisoformat(r["at"]))
         for r in row["refunds"]
     )
-    return CustomerOrderRecord(**{f.name: getattr(order, f.name) for f in fields(order)}, refunds=refunds)
+    return ExportedOrderRecord(**{f.name: getattr(order, f.name) for f in fields(order)}, refunds=refunds)
 
 
-async def customer_orders(
+async def exported_orders(
     ex: Executor, user_id: UUID, batch: int = EXPORT_BATCH
-) -> AsyncIterator[tuple[CustomerOrderRecord, ...]]:
+) -> AsyncIterator[tuple[ExportedOrderRecord, ...]]:
     """The user's orders, whole, newest first, a batch at a time."""
     after: tuple[datetime, UUID] | None = None
     while True:
-        rows = await privacy_queries.fetch_customer_orders(ex, user_id, after, batch)
+        rows = await privacy_queries.fetch_orders_for_export(ex, user_id, after, batch)
         if rows:
-            yield tuple(_customer_order(r) for r in rows)
+            yield tuple(_exported_order(r) for r in rows)
         if len(rows) < batch:
             return
         after = (rows[-1]["created_at"], rows[-1]["id"])

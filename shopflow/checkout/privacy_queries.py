@@ -31,7 +31,7 @@ FROM orders o WHERE o.user_id = $1
 _NEWEST = " ORDER BY o.created_at DESC, o.id DESC LIMIT $2"
 
 
-async def fetch_customer_orders(
+async def fetch_orders_for_export(
     ex: Executor, user_id: UUID, after: tuple[datetime, UUID] | None, limit: int
 ) -> list[asyncpg.Record]:
     """A batch of the user's orders, whole, newest first, after a keyset position (one index

@@ -11,7 +11,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field
 
 from ..catalog.interface import ProductSummary
-from ..checkout.interface import Cart, Order
+from ..checkout.interface import Cart, CustomerOrderRecord, Money, Order, OrderStatus
 from ..platform.addresses import (
     Address,
     City,
@@ -195,11 +195,40 @@ class ExportedProfile(BaseModel):
     id: UUID
     email: str
     name: str
+    phone: str | None
+    locale: str
     role: str
     email_verified: bool
     status: str
     created_at: datetime
     updated_at: datetime
+
+
+class ExportedWishlistItem(BaseModel):
+    product_id: UUID
+    added_at: datetime
+    notify_back_in_stock: bool
+    notify_price_drop: bool
+    watch_price: int | None = Field(description="minor units: the price a price-drop notice compares with")
+
+
+class ExportedWishlist(BaseModel):
+    id: UUID
+    name: str
+    is_default: bool
+    shared: bool = Field(description="whether a share link works now")
+    created_at: datetime
+    items: list[ExportedWishlistItem]
+
+
+@dataclass(frozen=True, slots=True)
+class ExportedWishlistRecord:
+    id: UUID
+    name: str
+    is_default: bool
+    shared: bool
+    created_at: datetime
+    items: tuple[dict[str, Any], ...]  # as ExportedWishlistItem describes
 
 
 class ExportedProvider(BaseModel):
@@ -237,6 +266,9 @@ class Export(BaseModel):
     sign_in_methods: ExportedSignInMethods
     orders: list[ExportedOrder] = Field(description="newest first, with lines, history, shipments, refunds")
     carts: list[Cart] = Field(description="the open cart, if any")
+    preferences: Preferences
+    addresses: list[BookAddress] = Field(description="the address book, newest first")
+    wishlists: list[ExportedWishlist]
     consents: list[ExportedConsent]
 
 
@@ -366,3 +398,61 @@ class ItemsPage:
 class Added:
     item: ItemRecord
     created: bool  # false: it was on the list already
+
+
+# Order history and the dashboard
+
+
+class OrderedLine(BaseModel):
+    name: str
+    sku: str
+    quantity: int
+
+
+class OrderTotals(BaseModel):
+    subtotal: MoneyOut
+    shipping: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+    refunded: MoneyOut
+
+
+class CustomerOrder(BaseModel):
+    id: UUID = Field(description="GET /api/v1/orders/{id} has the whole order")
+    number: str
+    status: OrderStatus
+    totals: OrderTotals
+    placed_at: datetime
+    lines: list[OrderedLine]
+
+
+class CustomerOrderPage(Page):
+    items: list[CustomerOrder]
+
+
+class CustomerOrdersQuery(Query):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: str | None = Field(None, max_length=200, pattern=CURSOR, description="`next_cursor` of a page")
+
+
+class Dashboard(BaseModel):
+    user: Profile
+    recent_orders: list[CustomerOrder] = Field(description="the 5 latest, newest first")
+    orders_count: int
+    open_orders_count: int = Field(description="orders waiting for payment, to ship, or on the way")
+    lifetime_spend: MoneyOut = Field(description="paid, less what was refunded, in the shop's currency")
+    wishlist_count: int = Field(description="products on the default wishlist")
+    default_address: BookAddress | None = Field(
+        description="the default shipping address, if the book has one"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardRecord:
+    user: ProfileRecord
+    recent_orders: tuple[CustomerOrderRecord, ...]
+    orders_count: int
+    open_orders_count: int
+    lifetime_spend: Money
+    wishlist_count: int
+    default_address: BookAddress | None

@@ -37,9 +37,9 @@ from ..auth.interface import (
 )
 from ..checkout.interface import (
     Checkout,
-    CustomerOrderRecord,
+    ExportedOrderRecord,
     anonymise_orders,
-    customer_orders,
+    exported_orders,
     open_cart_of,
 )
 from ..platform import redact
@@ -47,7 +47,9 @@ from ..platform.db import Database
 from ..platform.idempotency import forget_keys
 from ..platform.jsonx import dumps
 from ..platform.mail import forget_mail
+from . import addresses, queries, service, wishlists
 from .errors import AccountGone, PasswordRequired, ReauthenticationRequired
+from .models import PreferencesRecord
 
 REAUTHENTICATE_WITHIN = timedelta(minutes=10)  # for accounts without a password
 
@@ -59,6 +61,7 @@ class Subject:
     user_id: UUID
     db: Database
     checkout: Checkout
+    currency: str  # the shop's: the preferences' default
 
 
 Produce = Callable[[Subject], AsyncIterator[bytes]]
@@ -101,19 +104,30 @@ class Consent:
     at: datetime | None
 
 
-# Where consents are kept: each answers the subject's. None is recorded yet; marketing
-# consent comes with the preferences.
-CONSENTS: tuple[Callable[[Subject], Awaitable[Sequence[Consent]]], ...] = ()
+async def _preferences(subject: Subject) -> PreferencesRecord:
+    return await service.preferences(subject.db, subject.user_id, subject.currency)
+
+
+async def _marketing(subject: Subject) -> list[Consent]:
+    prefs = await _preferences(subject)
+    return [Consent("marketing", prefs.marketing_opt_in, prefs.marketing_opt_in_at)]
+
+
+# Where consents are kept: each answers the subject's.
+CONSENTS: tuple[Callable[[Subject], Awaitable[Sequence[Consent]]], ...] = (_marketing,)
 
 
 async def _profile(subject: Subject) -> dict[str, Any]:
     account = await account_of(subject.db, subject.user_id)
     if account is None:  # erased while its session was ending
         raise AccountGone("the account has been erased")
+    profile = service.profile_of(account, await queries.fetch_profile(subject.db, subject.user_id))
     return {
         "id": account.id,
         "email": account.email,
         "name": account.name,
+        "phone": profile.phone,
+        "locale": profile.locale,
         "role": account.role,
         "email_verified": account.email_verified,
         "status": account.status,
@@ -126,8 +140,8 @@ async def _sign_in_methods(subject: Subject) -> SignInMethods:
     return await sign_in_methods(subject.db, subject.user_id)
 
 
-def _orders(subject: Subject) -> AsyncIterator[tuple[CustomerOrderRecord, ...]]:
-    return customer_orders(subject.db, subject.user_id)
+def _orders(subject: Subject) -> AsyncIterator[tuple[ExportedOrderRecord, ...]]:
+    return exported_orders(subject.db, subject.user_id)
 
 
 async def _carts(subject: Subject) -> list[Any]:
@@ -145,6 +159,9 @@ SECTIONS: tuple[Section, ...] = (
     Section("sign_in_methods", value(_sign_in_methods)),
     Section("orders", items(_orders)),
     Section("carts", value(_carts)),
+    Section("preferences", value(_preferences)),
+    Section("addresses", value(lambda s: addresses.list_addresses(s.db, s.user_id))),
+    Section("wishlists", value(lambda s: wishlists.exported_lists(s.db, s.user_id))),
     Section("consents", value(_consents)),
 )
 

@@ -30,7 +30,7 @@ FLUSH_AT = 64 * 1024  # bytes gathered before a write: a few batches of orders, 
 )
 async def export(request: web.Request) -> web.StreamResponse:
     app = request.app
-    subject = privacy.Subject(request[PRINCIPAL].user_id, app[DB], app[CHECKOUT])
+    subject = privacy.Subject(request[PRINCIPAL].user_id, app[DB], app[CHECKOUT], app[SETTINGS].currency)
     day = datetime.now(UTC).date().isoformat()
     # Sent from here, so the headers the middleware adds to answers it sees unsent are added here.
     headers = {

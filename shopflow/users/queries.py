@@ -20,6 +20,22 @@ async def fetch_profile(ex: Executor, user_id: UUID) -> asyncpg.Record | None:
     return await ex.fetchrow("SELECT phone, locale FROM profiles WHERE user_id = $1", user_id)
 
 
+async def fetch_at_a_glance(ex: Executor, user_id: UUID) -> asyncpg.Record:
+    """What the dashboard shows of this component in one statement: the profile's phone and
+    locale, the default wishlist's item count and the default shipping address (as JSON)."""
+    row = await ex.fetchrow(
+        "SELECT p.phone, p.locale,"
+        " (SELECT count(*) FROM wishlist_items i JOIN wishlists w ON w.id = i.wishlist_id"
+        "   WHERE w.user_id = u.user_id AND w.is_default) AS wishlist_count,"
+        f" (SELECT to_jsonb(a) FROM (SELECT {BOOK_COLUMNS} FROM addresses"
+        "   WHERE user_id = u.user_id AND is_default_shipping) a) AS default_address"
+        " FROM (SELECT $1::uuid AS user_id) u LEFT JOIN profiles p ON p.user_id = u.user_id",
+        user_id,
+    )
+    assert row is not None
+    return row
+
+
 async def upsert_profile(ex: Executor, user_id: UUID, changes: dict[str, Any]) -> asyncpg.Record:
     """Set the phone and locale that `changes` names (null clears the phone); the profile."""
     row = await ex.fetchrow(

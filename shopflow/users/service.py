@@ -26,7 +26,8 @@ from .models import (
 )
 
 
-def _profile(account: auth.Account | None, row: asyncpg.Record | None) -> ProfileRecord:
+def profile_of(account: auth.Account | None, row: asyncpg.Record | None) -> ProfileRecord:
+    """The profile from auth's account and this component's row (phone, locale), if any."""
     if account is None:
         raise AccountGone("the account is gone")
     return ProfileRecord(
@@ -42,7 +43,7 @@ def _profile(account: auth.Account | None, row: asyncpg.Record | None) -> Profil
 
 async def profile(db: Database, user_id: UUID) -> ProfileRecord:
     """The user's profile."""
-    return _profile(await auth.account(db, user_id), await queries.fetch_profile(db, user_id))
+    return profile_of(await auth.account(db, user_id), await queries.fetch_profile(db, user_id))
 
 
 async def update_profile(db: Database, user_id: UUID, patch: ProfilePatch) -> ProfileRecord:
@@ -61,7 +62,7 @@ async def update_profile(db: Database, user_id: UUID, patch: ProfilePatch) -> Pr
             row = await queries.upsert_profile(conn, user_id, changes)
         else:
             row = await queries.fetch_profile(conn, user_id)
-        return _profile(account, row)
+        return profile_of(account, row)
 
 
 async def preferences(db: Database, user_id: UUID, shop_currency: str) -> PreferencesRecord:

@@ -279,3 +279,17 @@ async def claim_price_drop(ex: Executor, product_id: UUID, price: int) -> list[a
         product_id,
         price,
     )
+
+
+async def fetch_for_export(ex: Executor, user_id: UUID) -> list[asyncpg.Record]:
+    """The customer's lists, oldest first, each with its items as stored (JSON), for an export."""
+    return await ex.fetch(
+        "SELECT w.id, w.name, w.is_default, w.share_token_hash IS NOT NULL AS shared, w.created_at,"
+        " coalesce(jsonb_agg(jsonb_build_object('product_id', i.product_id, 'added_at', i.added_at,"
+        "   'notify_back_in_stock', i.notify_back_in_stock, 'notify_price_drop', i.notify_price_drop,"
+        "   'watch_price', i.watch_price) ORDER BY i.added_at) FILTER (WHERE i.product_id IS NOT NULL),"
+        "   '[]') AS items"
+        " FROM wishlists w LEFT JOIN wishlist_items i ON i.wishlist_id = w.id"
+        " WHERE w.user_id = $1 GROUP BY w.id ORDER BY w.created_at, w.id",
+        user_id,
+    )

@@ -34,6 +34,7 @@ from .models import (
     MAX_WISHLIST_ITEMS,
     MAX_WISHLISTS,
     Added,
+    ExportedWishlistRecord,
     ItemRecord,
     ItemsPage,
     WishlistRecord,
@@ -295,3 +296,13 @@ async def fold_guest_wishlist(db: Database, guest_id: UUID, user_id: UUID) -> in
         moved = await q.move_items(conn, guest_id, target.id, room)
         await q.delete_guest_list(conn, guest_id)
     return moved
+
+
+async def exported_lists(db: Database, user_id: UUID) -> list[ExportedWishlistRecord]:
+    """Every list of the customer with its items as kept (product ids, flags), for an export."""
+    return [
+        ExportedWishlistRecord(
+            r["id"], r["name"], r["is_default"], r["shared"], r["created_at"], tuple(r["items"])
+        )
+        for r in await q.fetch_for_export(db, user_id)
+    ]

@@ -28,6 +28,7 @@ from tests.users.test_export import PASSWORD, place_order, register, seed_orders
 EMAIL = "Zelda.Quincey-Marlowe@erasure.example"
 NAME = "Zelda Quincey-Marlowe"
 PHONE = "+44 20 7946 0958"
+PROFILE_PHONE = "+442079460958"  # the same, as the profile keeps it (E.164)
 ADDRESS = {
     "name": NAME,
     "line1": "221B Quillfeather Mews",
@@ -83,9 +84,18 @@ async def assert_nowhere(db: asyncpg.Connection, *needles: str) -> None:
 async def test_an_erased_account_leaves_no_trace_but_its_orders_for_the_books(
     client: TestClient, app: web.Application, db: asyncpg.Connection, staff: dict[str, str]
 ) -> None:
-    _, variants = await add_product(db, "linen-shirt", {"SHIRT-S": (2500, 10), "SHIRT-M": (2700, 10)})
+    shirt, variants = await add_product(db, "linen-shirt", {"SHIRT-S": (2500, 10), "SHIRT-M": (2700, 10)})
+    # listed with its prices, as the catalog's own writes leave it: wishlists show listed products
+    await db.execute("UPDATE products SET price_min = 2500, price_max = 2700 WHERE id = $1::uuid", shirt)
     zelda = await register(client, EMAIL, NAME)
     me = zelda["headers"]
+    # Her profile, address book, preferences and wishlists.
+    await expect(await client.patch("/api/v1/me", json={"phone": PROFILE_PHONE}, headers=me), 200)
+    await expect(await client.post("/api/v1/me/addresses", json=ADDRESS, headers=me), 201)
+    prefs = {"theme": "dark", "language": "en-GB", "currency": "GBP", "marketing_opt_in": True}
+    await expect(await client.put("/api/v1/me/preferences", json=prefs, headers=me), 200)
+    await expect(await client.post("/api/v1/me/wishlist", json={"product_id": shirt}, headers=me), 201)
+    await expect(await client.post("/api/v1/me/wishlists", json={"name": f"For {NAME}"}, headers=me), 201)
     wrong = {"email": EMAIL, "password": "not the password"}
     await expect(await client.post("/api/v1/auth/login", json=wrong), 401, "invalid_credentials")
     # Paid (a confirmation mailed), refunded in part with a reason naming her, shipped; placed
@@ -111,14 +121,17 @@ async def test_an_erased_account_leaves_no_trace_but_its_orders_for_the_books(
         client, variants["SHIRT-S"], {}, "bea@example.com", {**ADDRESS, "name": "Bea Stander", "phone": None}
     )
     # The search finds them where they are before the erasure.
-    where = {needle: {t for t, _, _ in await rows_holding(db, needle)} for needle in (EMAIL, NAME, PHONE)}
+    needles = (EMAIL, NAME, PHONE, PROFILE_PHONE)
+    where = {needle: {t for t, _, _ in await rows_holding(db, needle)} for needle in needles}
     assert where[EMAIL] >= {"users", "oauth_identities", "orders", "mail_outbox", "idempotency_keys"}
     assert where[NAME] >= {"users", "orders", "order_history", "order_events", "refunds", "mail_outbox"}
+    assert where[NAME] >= {"addresses", "wishlists"}
     assert where[PHONE] >= {"orders", "order_history", "order_events", "refunds", "idempotency_keys"}
+    assert where[PROFILE_PHONE] >= {"profiles"}
 
     await expect(await client.delete("/api/v1/me", json={"password": PASSWORD}, headers=me), 204)
 
-    await assert_nowhere(db, EMAIL, NAME, PHONE)
+    await assert_nowhere(db, *needles)
     orders = {
         r["id"]: r
         for r in await db.fetch("SELECT * FROM orders WHERE id = ANY($1::uuid[])", [paid["id"], unpaid["id"]])
@@ -137,7 +150,8 @@ async def test_an_erased_account_leaves_no_trace_but_its_orders_for_the_books(
     assert reason == "goodwill, agreed with [erased] on [erased]"
     assert await db.fetchval("SELECT email FROM orders WHERE id = $1", bystander["id"]) == "bea@example.com"
     gone = "SELECT count(*) FROM {} WHERE {} = $1"
-    for table, column in (("users", "id"), ("carts", "id"), ("oauth_identities", "user_id")):
+    tables = ("users", "oauth_identities", "profiles", "preferences", "addresses", "wishlists")
+    for table, column in (("carts", "id"), *((t, "id" if t == "users" else "user_id") for t in tables)):
         value = cart if table == "carts" else zelda["user"]["id"]
         assert await db.fetchval(gone.format(table, column), value) == 0
 

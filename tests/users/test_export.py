@@ -79,8 +79,16 @@ async def pieces_of_export(client: TestClient, headers: dict[str, str]) -> int:
 async def test_the_export_holds_the_callers_data_and_nobody_elses(
     client: TestClient, db: asyncpg.Connection, staff: dict[str, str]
 ) -> None:
-    _, variants = await add_product(db, "linen-shirt", {"SHIRT-S": (2500, 10), "SHIRT-M": (2500, 10)})
+    shirt, variants = await add_product(db, "linen-shirt", {"SHIRT-S": (2500, 10), "SHIRT-M": (2500, 10)})
+    # listed with its prices, as the catalog's own writes leave it: wishlists show listed products
+    await db.execute("UPDATE products SET price_min = 2500, price_max = 2700 WHERE id = $1::uuid", shirt)
     ada = await register(client, "ada@example.com", "Ada Lovelace")
+    mine = ada["headers"]
+    await expect(await client.patch("/api/v1/me", json={"phone": "+14155550123"}, headers=mine), 200)
+    prefs = {"theme": "dark", "language": "en-GB", "currency": "EUR", "marketing_opt_in": True}
+    await expect(await client.put("/api/v1/me/preferences", json=prefs, headers=mine), 200)
+    await expect(await client.post("/api/v1/me/addresses", json=ADDRESS, headers=mine), 201)
+    await expect(await client.post("/api/v1/me/wishlist", json={"product_id": str(shirt)}, headers=mine), 201)
     bob = await register(client, "bob@example.net", "Bob Other")
     paid = await place_order(client, variants["SHIRT-S"], ada["headers"], "ada@example.com", ADDRESS)
     await expect(await client.post(f"/api/v1/orders/{paid['id']}/mark-paid", headers=staff), 200)
@@ -99,8 +107,17 @@ async def test_the_export_holds_the_callers_data_and_nobody_elses(
     )
 
     doc, raw = await export_of(client, ada["headers"])
-    assert list(doc) == ["exported_at", "profile", "sign_in_methods", "orders", "carts", "consents"]
+    assert list(doc) == [
+        *("exported_at", "profile", "sign_in_methods", "orders", "carts"),
+        *("preferences", "addresses", "wishlists", "consents"),
+    ]
     profile = doc["profile"]
+    assert (profile["phone"], profile["locale"]) == ("+14155550123", "en")
+    assert doc["preferences"]["theme"] == "dark" and doc["preferences"]["currency"] == "EUR"
+    assert [(a["line1"], a["is_default_shipping"]) for a in doc["addresses"]] == [(ADDRESS["line1"], True)]
+    assert [(w["is_default"], [i["product_id"] for i in w["items"]]) for w in doc["wishlists"]] == [
+        (True, [str(shirt)])
+    ]
     assert profile["id"] == ada["user"]["id"] and profile["email"] == "ada@example.com"
     assert (profile["name"], profile["role"], profile["status"]) == ("Ada Lovelace", "customer", "active")
     methods = doc["sign_in_methods"]
@@ -117,7 +134,8 @@ async def test_the_export_holds_the_callers_data_and_nobody_elses(
     assert doc["orders"][0]["status"] == "pending_payment" and doc["orders"][0]["refunds"] == []
     assert [c["id"] for c in doc["carts"]] == [cart]
     assert [(i["sku"], i["quantity"]) for i in doc["carts"][0]["items"]] == [("SHIRT-M", 2)]
-    assert doc["consents"] == []
+    assert [(c["purpose"], c["given"]) for c in doc["consents"]] == [("marketing", True)]
+    assert doc["consents"][0]["at"] is not None
     for other in (b"bob@example.net", b"Bob Other", theirs["id"].encode(), theirs["number"].encode()):
         assert other not in raw
 
@@ -125,6 +143,8 @@ async def test_the_export_holds_the_callers_data_and_nobody_elses(
     doc, raw = await export_of(client, bob["headers"])
     assert [o["id"] for o in doc["orders"]] == [theirs["id"]] and doc["carts"] == []
     assert doc["sign_in_methods"]["providers"] == []
+    assert doc["addresses"] == doc["wishlists"] == [] and doc["preferences"]["theme"] == "system"
+    assert doc["consents"] == [{"purpose": "marketing", "given": False, "at": None}]
     assert b"ada" not in raw.lower() and paid["id"].encode() not in raw
 
 
