@@ -13,7 +13,7 @@ from ..auth import interface as auth
 from ..checkout import interface as checkout
 from ..platform.db import Executor
 from . import queries
-from .models import BookAddress, DashboardRecord
+from .models import BookAddress, BookEntry, DashboardRecord
 from .service import profile_of
 
 RECENT_ORDERS = 5
@@ -40,5 +40,5 @@ async def dashboard(ex: Executor, user_id: UUID, currency: str) -> DashboardReco
         open_orders_count=orders.open_orders_count,
         lifetime_spend=orders.lifetime_spend,
         wishlist_count=mine["wishlist_count"],
-        default_address=BookAddress.model_validate(address) if address is not None else None,
+        default_address=BookEntry(**BookAddress.model_validate(address).model_dump()) if address else None,
     )

@@ -455,4 +455,4 @@ class DashboardRecord:
     open_orders_count: int
     lifetime_spend: Money
     wishlist_count: int
-    default_address: BookAddress | None
+    default_address: BookEntry | None

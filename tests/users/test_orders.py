@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from shopflow.checkout.tasks import expire_orders
 from shopflow.keys import SETTINGS
-from tests.checkout.conftest import add, add_product, checkout, new_cart, run_worker
+from tests.checkout.conftest import ADDRESS, add, add_product, checkout, new_cart, run_worker
 from tests.client import expect
 from tests.conftest import sign_in
 
@@ -97,7 +97,11 @@ async def test_the_history_pages_newest_first_with_lines(
 
 
 async def test_the_dashboard_reads_the_summary_and_the_latest_five(
-    client: TestClient, app: web.Application, variants: dict[str, str], staff: dict[str, str]
+    client: TestClient,
+    app: web.Application,
+    db: asyncpg.Connection,
+    variants: dict[str, str],
+    staff: dict[str, str],
 ) -> None:
     ada = await sign_in(client, app, "ada@example.com")
     empty = await expect(await client.get("/api/v1/me/dashboard", headers=ada), 200)
@@ -115,6 +119,15 @@ async def test_the_dashboard_reads_the_summary_and_the_latest_five(
     assert board["recent_orders"][-1]["status"] == "cancelled"
     assert board["orders_count"] == 6 and board["open_orders_count"] == 5
     assert board["lifetime_spend"] == placed[0]["totals"]["total"]
+    assert board["wishlist_count"] == 0 and board["default_address"] is None
+
+    # The default address and the default wishlist's size come from the users component's tables.
+    home = await expect(await client.post("/api/v1/me/addresses", json=ADDRESS, headers=ada), 201)
+    shirt = await db.fetchval("SELECT product_id FROM variants WHERE id = $1::uuid", variants["SHIRT-S"])
+    await db.execute("UPDATE products SET price_min = 2500, price_max = 2700 WHERE id = $1", shirt)
+    await expect(await client.post("/api/v1/me/wishlist", json={"product_id": str(shirt)}, headers=ada), 201)
+    board = await expect(await client.get("/api/v1/me/dashboard", headers=ada), 200)
+    assert board["wishlist_count"] == 1 and board["default_address"] == home
     await expect(await client.get("/api/v1/me/dashboard"), 401, "invalid_token")
 
 
