@@ -71,16 +71,22 @@ def _orders(
         total = subtotal + 500
         refunded = total if refunded_all else (500 if payment == "partially_refunded" else 0)
         at = start + timedelta(seconds=rng.randrange(span))
+        brief = orjson.dumps([{"name": name, "sku": sku, "quantity": 1} for _, sku, name in _lines_of(i)])
         yield (
             order_id, f"SF-B{i:09d}", user, f"c{i % 97}@bench.example", status, "USD", subtotal, 500, 0,
-            total, refunded, ADDRESS, ADDRESS, "manual", payment, at, at,
+            total, refunded, ADDRESS, ADDRESS, "manual", payment, at, at, brief.decode(),
         )  # fmt: skip
+
+
+def _lines_of(i: int) -> list[tuple[int, str, str]]:
+    """The i-th order's lines: (line number, SKU, name)."""
+    return [(n, f"SKU-{(i + n) % 5000}", f"Bench thing {(i + n) % 5000}") for n in range(1, 2 + i % 3)]
 
 
 def _lines(order_ids: list[uuid.UUID]) -> Iterator[tuple[Any, ...]]:
     for i, order_id in enumerate(order_ids):
-        for n in range(1, 2 + i % 3):
-            yield order_id, n, f"SKU-{(i + n) % 5000}", f"Bench thing {(i + n) % 5000}", 500, 1, 500
+        for n, sku, name in _lines_of(i):
+            yield order_id, n, sku, name, 500, 1, 500
 
 
 async def seed(dsn: str) -> tuple[float, list[uuid.UUID]]:
@@ -109,7 +115,7 @@ async def seed(dsn: str) -> tuple[float, list[uuid.UUID]]:
                 columns=[
                     "id", "number", "user_id", "email", "status", "currency", "subtotal", "shipping", "tax",
                     "total", "refunded", "shipping_address", "billing_address", "payment_provider",
-                    "payment_status", "created_at", "updated_at",
+                    "payment_status", "created_at", "updated_at", "lines_brief",
                 ],
             )  # fmt: skip
             await conn.copy_records_to_table(

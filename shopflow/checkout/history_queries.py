@@ -3,7 +3,7 @@ that the trigger of migration 0012 keeps, and guest orders joining an account.
 
 Every read here is one statement whatever the customer's history: pages walk the index
 orders_user_idx (user_id, created_at DESC, id DESC) from a keyset position, and a page's
-lines come with it, aggregated per order through order_lines' primary key.
+lines come with it, as the order keeps them in brief (migration 0014).
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from ..platform.db import Executor
 
 _PAGE = """
 SELECT o.id, o.number, o.status, o.currency, o.subtotal, o.shipping, o.tax, o.total, o.refunded,
-       o.created_at,
-       (SELECT json_agg(json_build_object('name', l.name, 'sku', l.sku, 'quantity', l.quantity)
-                        ORDER BY l.line_no)
-          FROM order_lines l WHERE l.order_id = o.id) AS lines
+       o.created_at, o.lines_brief AS lines
   FROM orders o
  WHERE o.user_id = $1 {after}
  ORDER BY o.created_at DESC, o.id DESC

@@ -113,8 +113,10 @@ async def cancel_orders(ex: Executor, order_ids: list[UUID], note: str) -> int:
 PLACE_ORDER = """
 WITH o AS (
   INSERT INTO orders (number, user_id, cart_id, email, currency, subtotal, shipping, tax, total,
-                      shipping_address, billing_address, payment_provider, id, access_hash)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $22, $23)
+                      shipping_address, billing_address, payment_provider, id, access_hash, lines_brief)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $22, $23,
+          (SELECT jsonb_agg(jsonb_build_object('name', nm, 'sku', s, 'quantity', q) ORDER BY n)
+             FROM unnest($13::int[], $15::text[], $16::text[], $18::int[]) AS x(n, s, nm, q)))
   ON CONFLICT (number) DO NOTHING RETURNING *
 ), lines AS (
   INSERT INTO order_lines (order_id, line_no, variant_id, sku, name, unit_price, quantity, line_total)

@@ -20,12 +20,15 @@ from tests.conftest import sign_in
 SEED = """
 WITH o AS (
   INSERT INTO orders (number, user_id, email, status, payment_status, currency, subtotal, shipping,
-                      tax, total, shipping_address, billing_address, payment_provider, created_at)
+                      tax, total, shipping_address, billing_address, payment_provider, created_at,
+                      lines_brief)
   SELECT 'SF-' || $2 || '-' || i, $1, $2 || '@example.com',
          CASE WHEN i % 2 = 0 THEN 'delivered' ELSE 'pending_payment' END,
          CASE WHEN i % 2 = 0 THEN 'paid' ELSE 'pending' END,
          'USD', 1000, 0, 0, 1000, '{"country": "GB"}', '{"country": "GB"}', 'manual',
-         now() - make_interval(mins => i)
+         now() - make_interval(mins => i),
+         '[{"name": "Thing 1", "sku": "SKU-1", "quantity": 1},
+           {"name": "Thing 2", "sku": "SKU-2", "quantity": 1}]'
     FROM generate_series(1, $3) i
   RETURNING id
 )
