@@ -14,39 +14,17 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import asyncpg
+import orjson
 
 from ..platform.db import Executor
 from ..platform.pagination import decode_cursor, encode_cursor
 from . import history_queries
-from .models import OrderStatus
 from .records import Money
-
-TOTALS = ("subtotal", "shipping", "tax", "total", "refunded")
-
-
-@dataclass(frozen=True, slots=True)
-class OrderedLineRecord:
-    name: str
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True, slots=True)
-class CustomerOrderRecord:
-    """An order as its customer's history lists it."""
-
-    id: UUID
-    number: str
-    status: OrderStatus
-    totals: dict[str, Money]  # subtotal, shipping, tax, total, refunded
-    placed_at: datetime
-    lines: tuple[OrderedLineRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class CustomerOrderPage:
-    items: tuple[CustomerOrderRecord, ...]
+    items: tuple[orjson.Fragment, ...]  # each order's JSON document (users.models.CustomerOrder)
     next_cursor: str | None
 
 
@@ -54,22 +32,10 @@ class CustomerOrderPage:
 class CustomerOverview:
     """What the dashboard shows of a customer's orders."""
 
-    recent_orders: tuple[CustomerOrderRecord, ...]
+    recent_orders: tuple[orjson.Fragment, ...]  # as CustomerOrderPage's items
     orders_count: int
     open_orders_count: int
     lifetime_spend: Money  # in the shop's currency: paid, less what was refunded
-
-
-def _order(row: asyncpg.Record) -> CustomerOrderRecord:
-    currency = row["currency"]
-    return CustomerOrderRecord(
-        id=row["id"],
-        number=row["number"],
-        status=OrderStatus(row["status"]),
-        totals={k: Money(row[k], currency) for k in TOTALS},
-        placed_at=row["created_at"],
-        lines=tuple(OrderedLineRecord(**line) for line in row["lines"] or ()),
-    )
 
 
 async def customer_orders(ex: Executor, user_id: UUID, cursor: str | None, limit: int) -> CustomerOrderPage:
@@ -82,7 +48,7 @@ async def customer_orders(ex: Executor, user_id: UUID, cursor: str | None, limit
     page = rows[:limit]
     last = page[-1] if len(rows) > limit else None
     return CustomerOrderPage(
-        tuple(_order(r) for r in page),
+        tuple(orjson.Fragment(r["document"]) for r in page),
         encode_cursor([last["created_at"].isoformat(), str(last["id"])]) if last else None,
     )
 
@@ -94,7 +60,7 @@ async def customer_overview(ex: Executor, user_id: UUID, currency: str, recent: 
     summaries: Sequence[dict[str, Any]] = rows[0]["summaries"] or ()
     spend = sum(s["lifetime_spend"] for s in summaries if s["currency"] == currency)
     return CustomerOverview(
-        recent_orders=tuple(_order(r) for r in rows if r["id"] is not None),
+        recent_orders=tuple(orjson.Fragment(r["document"]) for r in rows if r["id"] is not None),
         orders_count=sum(s["orders_count"] for s in summaries),
         open_orders_count=sum(s["open_orders_count"] for s in summaries),
         lifetime_spend=Money(spend, currency),

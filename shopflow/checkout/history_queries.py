@@ -3,7 +3,8 @@ that the trigger of migration 0012 keeps, and guest orders joining an account.
 
 Every read here is one statement whatever the customer's history: pages walk the index
 orders_user_idx (user_id, created_at DESC, id DESC) from a keyset position, and a page's
-lines come with it, as the order keeps them in brief (migration 0014).
+lines come with it, as the order keeps them in brief (migration 0014). PostgreSQL renders
+each order's JSON document.
 """
 
 from __future__ import annotations
@@ -15,11 +16,18 @@ import asyncpg
 
 from ..platform.db import Executor
 
-_PAGE = """
-SELECT o.id, o.number, o.status, o.currency, o.subtotal, o.shipping, o.tax, o.total, o.refunded,
-       o.created_at, o.lines_brief AS lines
+# Each order as the history shows it (users.models.CustomerOrder), rendered by PostgreSQL: the
+# web process passes the text on, rather than decoding a page into objects and encoding it again.
+_MONEY = "json_build_object('amount', o.{0}, 'currency', o.currency)"
+_DOCUMENT = (
+    "json_build_object('id', o.id, 'number', o.number, 'status', o.status, 'totals', json_build_object("
+    + ", ".join(f"'{t}', {_MONEY.format(t)}" for t in ("subtotal", "shipping", "tax", "total", "refunded"))
+    + "), 'placed_at', o.created_at, 'lines', o.lines_brief)::text"
+)
+_PAGE = f"""
+SELECT o.id, o.created_at, {_DOCUMENT} AS document
   FROM orders o
- WHERE o.user_id = $1 {after}
+ WHERE o.user_id = $1 {{after}}
  ORDER BY o.created_at DESC, o.id DESC
  LIMIT $2
 """

@@ -61,6 +61,7 @@ async def create_pool(
             "statement_timeout": str(int(statement_timeout * 1000)),
             "jit": "off",  # JIT compilation costs more than it saves on short OLTP queries
             "application_name": "shopflow",
+            "TimeZone": "UTC",  # what PostgreSQL writes as text (JSON documents it renders) is UTC
         },
     )
     assert pool is not None

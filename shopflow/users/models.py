@@ -8,10 +8,11 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
+import orjson
 from pydantic import BaseModel, Field
 
 from ..catalog.interface import ProductSummary
-from ..checkout.interface import Cart, CustomerOrderRecord, Money, Order, OrderStatus
+from ..checkout.interface import Cart, Money, Order, OrderStatus
 from ..platform.addresses import (
     Address,
     City,
@@ -450,7 +451,7 @@ class Dashboard(BaseModel):
 @dataclass(frozen=True, slots=True)
 class DashboardRecord:
     user: ProfileRecord
-    recent_orders: tuple[CustomerOrderRecord, ...]
+    recent_orders: tuple[orjson.Fragment, ...]  # as CustomerOrder describes
     orders_count: int
     open_orders_count: int
     lifetime_spend: Money
