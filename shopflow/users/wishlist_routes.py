@@ -138,9 +138,8 @@ async def add_to_my_wishlist(request: web.Request, body: WishlistAdd) -> web.Res
     errors=(404,),
 )
 async def change_my_wishlist_item(request: web.Request, body: WishlistItemChange) -> web.Response:
-    shelf, user = _shelf(request), _user(request)
-    list_id = await wishlists.default_list_id(shelf, user)
-    item = await wishlists.change_item(shelf, user, list_id, path_uuid(request, "product_id"), _notices(body))
+    product_id = path_uuid(request, "product_id")
+    item = await wishlists.change_default_item(_shelf(request), _user(request), product_id, _notices(body))
     return json_response(_item(item))
 
 
@@ -153,9 +152,7 @@ async def change_my_wishlist_item(request: web.Request, body: WishlistItemChange
     path={"product_id": UUID},
 )
 async def remove_from_my_wishlist(request: web.Request) -> web.Response:
-    shelf, user = _shelf(request), _user(request)
-    list_id = await wishlists.default_list_id(shelf, user)
-    await wishlists.remove_item(shelf, user, list_id, path_uuid(request, "product_id"))
+    await wishlists.remove_from_default(_shelf(request), _user(request), path_uuid(request, "product_id"))
     return web.Response(status=204)
 
 

@@ -132,7 +132,7 @@ async def default_list(shelf: Shelf, user_id: UUID, cursor: str | None, limit: i
     return await _page(shelf, await _default(shelf.db, user_id), cursor, limit)
 
 
-async def default_list_id(shelf: Shelf, user_id: UUID) -> UUID:
+async def _default_id(shelf: Shelf, user_id: UUID) -> UUID:
     """The id of the customer's default list, made now if need be."""
     return (await _default(shelf.db, user_id)).id
 
@@ -199,7 +199,7 @@ async def add_item(
 
 async def add_to_default(shelf: Shelf, user_id: UUID, product_id: UUID, notices: Notices) -> Added:
     """Put a product on the customer's default list (again is fine)."""
-    return await add_item(shelf, user_id, await default_list_id(shelf, user_id), product_id, notices)
+    return await add_item(shelf, user_id, await _default_id(shelf, user_id), product_id, notices)
 
 
 async def change_item(
@@ -229,6 +229,16 @@ async def remove_item(shelf: Shelf, user_id: UUID | None, wishlist_id: UUID, pro
         if not await q.touch_list(conn, wishlist_id, user_id, shelf.guest_ttl):
             raise _not_found(wishlist_id)
         await q.delete_item(conn, wishlist_id, product_id)
+
+
+async def change_default_item(shelf: Shelf, user_id: UUID, product_id: UUID, notices: Notices) -> ItemRecord:
+    """Ask for (or stop asking for) the notices of an item on the customer's default list."""
+    return await change_item(shelf, user_id, await _default_id(shelf, user_id), product_id, notices)
+
+
+async def remove_from_default(shelf: Shelf, user_id: UUID, product_id: UUID) -> None:
+    """Take a product off the customer's default list."""
+    await remove_item(shelf, user_id, await _default_id(shelf, user_id), product_id)
 
 
 # Lists
