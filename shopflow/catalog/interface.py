@@ -8,6 +8,7 @@ from uuid import UUID
 
 from ..platform.cache import Cache
 from ..platform.db import Executor
+from ..platform.outbox import queue_job
 from ..platform.redisx import repeat
 from . import images, queries
 from .models import PRODUCT_CHANGED, ProductChange, ProductSummary
@@ -106,3 +107,11 @@ async def product_summaries(db: Executor, product_ids: Collection[UUID], cdn_url
     rows = await queries.fetch_summaries(db, product_ids)
     docs = await summary_documents(db, rows, cdn_url)
     return {row["id"]: doc for row, doc in zip(rows, docs, strict=True)}
+
+
+async def stock_came_back(conn: Executor, moves: Collection[StockMove]) -> list[UUID]:
+    """In the transaction of released stock: tell whoever waits on a product whose SKU had no
+    units available and has some now (moves that release and cross zero); the outbox jobs'
+    ids, for the caller to hand over after the commit."""
+    products = sorted({move.product_id for move in moves if move.crossed})
+    return [await queue_job(conn, PRODUCT_CHANGED, str(p), ProductChange.RESTOCKED.value) for p in products]

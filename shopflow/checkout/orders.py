@@ -20,9 +20,10 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from ..catalog.interface import StockMove
+from ..catalog.interface import StockMove, stock_came_back
 from ..platform.db import Database, Executor
 from ..platform.idempotency import Claim
+from ..platform.outbox import enqueue_job
 from . import access, cart_queries, history_queries, queries
 from .carts import Caller, may_see
 from .context import Checkout, Pricing
@@ -95,6 +96,14 @@ async def move_stock(
 ) -> list[StockMove]:
     rows = await queries.move_reservations(conn, order_id, from_state, to_state)
     return stock_moves(rows, from_state, to_state)
+
+
+async def released(co: Checkout, moves: list[StockMove], jobs: list[UUID]) -> None:
+    """After a commit that released stock: the catalog hears of the moves, and the workers of
+    the products that came back (`catalog.interface.stock_came_back`)."""
+    co.stock.moved(moves)
+    for job_id in jobs:
+        await enqueue_job(co.queue, job_id)
 
 
 async def move_status(ex: Executor, order_id: UUID, status: OrderStatus, note: str) -> asyncpg.Record:
@@ -250,7 +259,8 @@ async def abandon(co: Checkout, order_id: UUID, note: str, claim: Claim | None) 
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
         await queries.set_payment(conn, order_id, PaymentStatus.CANCELLED)
         await queries.reopen_cart(conn, order_id)
-    co.stock.moved(moves)
+        jobs = await stock_came_back(conn, moves)
+    await released(co, moves, jobs)
 
 
 async def payment_to_capture(ex: Executor, order_id: UUID, caller: Caller) -> str:
@@ -273,7 +283,9 @@ async def expire_batch(co: Checkout, limit: int) -> int:
         rows = await queries.move_many_reservations(conn, order_ids, Reservation.HELD, Reservation.RELEASED)
         await history_queries.lock_summaries(conn, order_ids)  # in key order: two batches cannot deadlock
         expired = await queries.cancel_orders(conn, order_ids, "not paid in time; the stock was released")
-    co.stock.moved(stock_moves(rows, Reservation.HELD, Reservation.RELEASED))
+        moves = stock_moves(rows, Reservation.HELD, Reservation.RELEASED)
+        jobs = await stock_came_back(conn, moves)
+    await released(co, moves, jobs)
     co.sales.cancelled(CancelReason.EXPIRED, expired)
     return expired
 
@@ -321,7 +333,8 @@ async def cancel(co: Checkout, order_id: UUID, caller: Caller) -> OrderRecord:
             moves = await move_stock(conn, order_id, Reservation.COMMITTED, Reservation.RELEASED)
             await record_refund_rest(conn, order, given_back, note, ref)
         await move_status(conn, order_id, OrderStatus.CANCELLED, note)
-    co.stock.moved(moves)
+        jobs = await stock_came_back(conn, moves)
+    await released(co, moves, jobs)
     co.sales.cancelled(CancelReason.STAFF if caller.staff else CancelReason.BUYER)
     if order["status"] == OrderStatus.PENDING_PAYMENT:
         await provider.cancel(order["payment_ref"])

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from shopflow.platform.settings import Settings
 from tests.catalog.conftest import add_product
-from tests.checkout.conftest import run_worker
+from tests.checkout.conftest import add, checkout, new_cart, run_worker
 from tests.client import expect
 from tests.conftest import sign_in
 
@@ -144,3 +144,25 @@ async def test_nobody_is_told_once_the_account_is_gone_or_disabled(
     await run_worker(settings)
     assert await mails(db) == []
     assert await db.fetchval("SELECT count(*) FROM job_outbox WHERE done_at IS NULL") == 0
+
+
+async def test_stock_given_back_by_a_cancelled_order_is_news_too(
+    client: TestClient,
+    app: web.Application,
+    db: asyncpg.Connection,
+    staff: dict[str, str],
+    settings: Settings,
+) -> None:
+    shirt = await add_product(client, staff, "Linen Shirt", price=2500, on_hand=1, sku="SHIRT-1")
+    cart = await new_cart(client)
+    await expect(await add(client, cart, shirt["variants"][0]["id"], 1), 201)
+    order = (await expect(await checkout(client, cart), 201))["order"]  # holds the last one
+    ada = await sign_in(client, app, "ada@example.com")
+    ask = {"product_id": shirt["id"], "notify_back_in_stock": True}
+    await expect(await client.post("/api/v1/me/wishlist", json=ask, headers=ada), 201)
+    assert await jobs(db) == 0
+
+    await expect(await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=staff), 200)
+    assert await jobs(db) == 1
+    await run_worker(settings)
+    assert await mails(db) == [("ada@example.com", "Linen Shirt is back in stock")]
