@@ -61,6 +61,10 @@ from .platform.settings import Settings, SettingsError, load_settings
 from .users import history_routes as users_history_routes
 from .users import privacy_routes, wishlist_routes
 from .users import routes as users_routes
+from .web import assets as web_assets
+from .web import pages as web_pages
+from .web.errors import pages_middleware
+from .web.render import setup_templates, with_assets
 
 PROBE_EVERY = 1.0  # seconds between the background checks of PostgreSQL and Redis
 
@@ -210,7 +214,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     processes of one `serve --workers N`, so that /metrics answers for all of them."""
     settings = settings or load_settings()
     app = web.Application(
-        middlewares=[platform_middleware],
+        middlewares=[platform_middleware, pages_middleware(settings)],
         client_max_size=settings.max_body_bytes,
         handler_args={"keepalive_timeout": settings.keepalive_timeout},
     )
@@ -254,6 +258,9 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app.router.add_routes(privacy_routes.routes)
     app.router.add_routes(wishlist_routes.routes)
     app.router.add_routes(users_history_routes.routes)
+    setup_templates(app, with_assets(app))
+    app.router.add_routes(web_pages.routes)  # HTML pages: not API operations, so not in /openapi.json
+    app.router.add_routes(web_assets.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .platform.middleware import Traffic
     from .platform.ratelimit import RateLimiter
     from .platform.settings import Settings
+    from .web.assets import Assets
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DB: web.AppKey[Database] = web.AppKey("db")
@@ -40,3 +41,4 @@ AUTH: web.AppKey[Auth] = web.AppKey("auth")
 CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
 IDEMPOTENCY: web.AppKey[Leases] = web.AppKey("idempotency")  # the Idempotency-Keys this process runs
 MEDIA_STORAGE: web.AppKey[Storage] = web.AppKey("media_storage")  # where media bytes live (local or S3)
+WEB_ASSETS: web.AppKey[Assets] = web.AppKey("web_assets")  # the storefront's static files, by hashed name

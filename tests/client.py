@@ -34,7 +34,9 @@ async def declared_response(app: web.Application, method: str, path: str) -> typ
 async def check_answer(app: web.Application, method: str, resp: ClientResponse) -> None:
     body = await resp.read()  # kept by the response: the test reads it again
     where = f"{method} {resp.url.path} answered {resp.status}"
-    if resp.status >= 400:
+    if resp.status >= 400 and resp.content_type == "text/html" and not resp.url.path.startswith("/api/"):
+        assert b"<!doctype html>" in body[:100], f"{where}: {body[:300]!r}"  # a browser's error page
+    elif resp.status >= 400:
         assert resp.content_type == PROBLEM_JSON, f"{where} as {resp.content_type}: {body[:300]!r}"
         problem = orjson.loads(body)
         assert problem.get("status") == resp.status, f"{where} with a problem saying {problem}"

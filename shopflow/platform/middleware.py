@@ -127,7 +127,8 @@ async def traffic_ctx(app: web.Application) -> AsyncIterator[None]:
         await sweeper
 
 
-def _as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.AppError:
+def as_problem(exc: BaseException, request: web.Request, rid: str) -> errors.AppError:
+    """The platform error an exception is answered as; what is not ours is logged here."""
     if isinstance(exc, errors.AppError):
         return exc
     if isinstance(exc, web.HTTPException):
@@ -162,7 +163,7 @@ async def _read_body(request: web.Request, rid: str) -> errors.AppError | None:
     try:
         await request.read()
     except web.HTTPException as e:  # larger than client_max_size
-        return _as_problem(e, request, rid)
+        return as_problem(e, request, rid)
     except ConnectionError:
         return errors.RequestTimeout("the request's body stopped arriving")
     except RequestPayloadError as e:
@@ -205,7 +206,7 @@ async def platform_middleware(request: web.Request, handler: Handler) -> web.Str
             log.warning("request timed out", extra={"request_id": rid, "path": request.path})
             response = problem_response(errors.Unavailable("the request took too long"), rid)
         except Exception as exc:  # everything else becomes a problem document
-            response = problem_response(_as_problem(exc, request, rid), rid)
+            response = problem_response(as_problem(exc, request, rid), rid)
         finally:
             traffic.in_flight -= counted
             del traffic.deadlines[task]

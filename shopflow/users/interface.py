@@ -8,10 +8,10 @@ from ..platform.addresses import Address
 from ..platform.db import Executor
 from . import queries
 from .addresses import address_of, book_entry
-from .models import BookEntry, DefaultKind
+from .models import BookEntry, DefaultKind, Theme
 from .wishlists import fold_guest_wishlist
 
-__all__ = ["book_address", "default_address", "fold_guest_wishlist"]
+__all__ = ["Theme", "book_address", "default_address", "fold_guest_wishlist", "theme"]
 
 
 async def book_address(ex: Executor, user_id: UUID, address_id: UUID) -> Address | None:
@@ -25,3 +25,9 @@ async def default_address(ex: Executor, user_id: UUID) -> BookEntry | None:
     """The user's default shipping address, or None when the book is empty."""
     row = await queries.fetch_default(ex, user_id, DefaultKind.SHIPPING)
     return book_entry(row) if row is not None else None
+
+
+async def theme(ex: Executor, user_id: UUID) -> Theme:
+    """The theme the user chose for the storefront; the system's when never chosen."""
+    row = await queries.fetch_preferences(ex, user_id)
+    return Theme(row["theme"]) if row["theme"] else Theme.SYSTEM

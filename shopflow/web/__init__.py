@@ -1,0 +1,1 @@
+"""The storefront: server-rendered pages over the components' interfaces, never their SQL."""

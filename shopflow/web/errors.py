@@ -1,0 +1,63 @@
+"""HTML error pages for browsers, outside /api/ (which keeps problem+json), and the headers
+every HTML answer carries (CSP with no 'unsafe-inline', Referrer-Policy, COOP)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from ..platform.errors import AppError
+from ..platform.middleware import REQUEST_ID, Handler, as_problem
+from ..platform.settings import Settings
+from .render import cookie_theme, page_headers, render
+
+API_PREFIX = "/api/"
+MESSAGES = {
+    404: "We could not find that page.",
+    405: "That page cannot be reached this way.",
+    503: "The shop is busy for a moment. Please try again shortly.",
+}
+
+
+def wants_html(request: web.Request) -> bool:
+    return "text/html" in request.headers.get("Accept", "")
+
+
+async def error_page(request: web.Request, problem: AppError) -> web.Response:
+    """The problem as a page; it reads no database, so that it shows when the database is down."""
+    status = problem.status
+    if status >= 500:
+        message = MESSAGES.get(status, f"Something went wrong on our side (request {request[REQUEST_ID]}).")
+    else:
+        message = MESSAGES.get(status, problem.detail)
+    response = await render(
+        request,
+        "error.html",
+        {"status": status, "title": problem.title, "message": message},
+        status=status,
+        theme=cookie_theme(request),
+    )
+    response.headers.update(problem.headers)
+    return response
+
+
+def pages_middleware(settings: Settings) -> Middleware:
+    """Inside the platform's middleware: what it would answer with problem+json, a browser
+    asking for a page gets as an HTML page with the same status."""
+    headers = page_headers(settings)
+
+    @web.middleware
+    async def pages(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(API_PREFIX):
+            return await handler(request)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            if not wants_html(request):
+                raise
+            response = await error_page(request, as_problem(exc, request, request[REQUEST_ID]))
+        if response.content_type == "text/html" and not response.prepared:
+            response.headers.update(headers)
+        return response
+
+    return pages

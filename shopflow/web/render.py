@@ -1,0 +1,123 @@
+"""Templates (Jinja2 through aiohttp-jinja2, autoescaped) and what every page shares:
+its theme, canonical link and security headers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp_jinja2
+import jinja2
+import redis.exceptions
+from aiohttp import web
+
+from ..auth.interface import cookie_names, optional_user
+from ..keys import DB, SETTINGS, WEB_ASSETS
+from ..platform.errors import AppError
+from ..platform.settings import Settings
+from ..users import interface as users
+from .assets import Assets
+
+THEME_COOKIE = "theme"
+THEMES = frozenset(users.Theme)
+SHOP_NAME = "ShopFlow"
+# Currencies whose minor unit is the unit itself (ISO 4217 exponent 0); the rest have cents.
+ZERO_DECIMAL = frozenset({"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND"})
+
+
+def content_security_policy(settings: Settings) -> str:
+    """No inline script or style anywhere; images may come from the media CDN."""
+    cdn = settings.media_cdn_url.rstrip("/")
+    origin = "/".join(cdn.split("/")[:3]) if cdn else ""
+    images = f"'self' data: {origin}".strip()
+    return (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        f"img-src {images}; font-src 'self'; connect-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def page_headers(settings: Settings) -> dict[str, str]:
+    return {
+        "Content-Security-Policy": content_security_policy(settings),
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+        "Cross-Origin-Opener-Policy": "same-origin",
+        "Cache-Control": "no-cache",
+        "Vary": "Cookie",
+    }
+
+
+def decimal_amount(amount: int, currency: str) -> str:
+    """Minor units as the decimal text schema.org and people read: 1250 USD -> '12.50'."""
+    if currency in ZERO_DECIMAL:
+        return str(amount)
+    sign = "-" if amount < 0 else ""
+    units, cents = divmod(abs(amount), 100)
+    return f"{sign}{units}.{cents:02d}"
+
+
+def money(value: Mapping[str, Any]) -> str:
+    """A price document ({amount, currency}) as shown: '12.50 USD'."""
+    return f"{decimal_amount(int(value['amount']), str(value['currency']))} {value['currency']}"
+
+
+def setup_templates(app: web.Application, assets: Assets) -> None:
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.PackageLoader("shopflow.web", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        enable_async=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        default_helpers=False,
+        filters={"money": money},
+    )
+    env.globals.update(static=assets.url, shop_name=SHOP_NAME)
+
+
+def cookie_theme(request: web.Request) -> str:
+    theme = request.cookies.get(THEME_COOKIE, "")
+    return theme if theme in THEMES else users.Theme.SYSTEM.value
+
+
+async def theme_of(request: web.Request) -> str:
+    """The signed-in customer's chosen theme, else the guest's cookie, else the system's."""
+    if request.cookies.get(cookie_names(request.app[SETTINGS])[0]):
+        try:
+            claims = await optional_user(request)
+        except (AppError, redis.exceptions.RedisError):  # an ended session, or Redis down: a guest
+            claims = None
+        if claims is not None:
+            return (await users.theme(request.app[DB], claims.user_id)).value
+    return cookie_theme(request)
+
+
+def canonical_url(request: web.Request, path: str | None = None) -> str:
+    return request.app[SETTINGS].public_url.rstrip("/") + (path if path is not None else request.path)
+
+
+async def render(
+    request: web.Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    status: int = 200,
+    theme: str | None = None,
+) -> web.Response:
+    """A page: the template with what every page shows (theme, canonical link, search text)."""
+    shared: dict[str, Any] = {
+        "theme": theme or await theme_of(request),
+        "canonical": canonical_url(request),
+        "q": "",
+        "nav": [],
+    }
+    response = await aiohttp_jinja2.render_template_async(
+        template, request, {**shared, **context}, status=status
+    )
+    return response
+
+
+def with_assets(app: web.Application) -> Assets:
+    assets = app[WEB_ASSETS] = Assets()
+    return assets
