@@ -7,7 +7,10 @@ import json
 import re
 from typing import Any
 
+from shopflow.auth.interface import cookie_names
+from shopflow.keys import SETTINGS
 from tests.catalog.conftest import Catalog
+from tests.conftest import sign_in
 from tests.web.conftest import HTML
 
 BASE = "http://localhost:8080"  # the settings' public_url
@@ -166,3 +169,19 @@ async def test_robots_and_sitemap(client: Any, shop: Catalog) -> None:
     xml = await resp.text()
     for path in ("/", "/c/home", "/c/kitchen", "/p/red-ceramic-mug", "/p/garden-hose"):
         assert f"<loc>{BASE}{path}</loc>" in xml
+
+
+async def test_a_signed_in_customers_theme_comes_from_their_preferences(client: Any, app: Any) -> None:
+    headers = await sign_in(client, app, "ada@shop.example")
+    prefs = {"theme": "dark", "language": "en", "currency": "USD", "marketing_opt_in": False}
+    resp = await client.put("/api/v1/me/preferences", json=prefs, headers=headers)
+    assert resp.status == 200, await resp.text()
+    login = {"email": "ada@shop.example", "password": "correct horse battery staple"}
+    resp = await client.post("/api/v1/auth/login", json=login)
+    session_name = cookie_names(app[SETTINGS])[0]
+    session = resp.cookies[session_name].value
+    client.session.cookie_jar.clear()
+    cookies = f"{session_name}={session}; theme=light"  # the account's choice wins over the cookie
+    assert 'data-theme="dark"' in await page(client, "/", headers={"Cookie": cookies})
+    ended = f"{session_name}=no.such-session; theme=light"  # an ended session: a guest
+    assert 'data-theme="light"' in await page(client, "/", headers={"Cookie": ended})
