@@ -7,6 +7,8 @@ import json
 import re
 from typing import Any
 
+from aiohttp import web
+
 from shopflow.auth.interface import cookie_names
 from shopflow.keys import SETTINGS
 from tests.catalog.conftest import Catalog
@@ -185,3 +187,16 @@ async def test_a_signed_in_customers_theme_comes_from_their_preferences(client: 
     assert 'data-theme="dark"' in await page(client, "/", headers={"Cookie": cookies})
     ended = f"{session_name}=no.such-session; theme=light"  # an ended session: a guest
     assert 'data-theme="light"' in await page(client, "/", headers={"Cookie": ended})
+
+
+async def test_a_failure_is_an_html_500_that_names_only_the_request(make_client: Any, app: Any) -> None:
+    async def boom(request: web.Request) -> web.Response:
+        raise RuntimeError("secret detail")
+
+    app.router.add_get("/test/boom", boom)
+    app.router.add_get("/api/test/boom", boom)
+    client = await make_client(app)
+    html = await page(client, "/test/boom", 500, headers={"X-Request-ID": "req-42"})
+    assert "req-42" in html and "secret detail" not in html
+    resp = await client.get("/api/test/boom", headers=HTML)
+    assert resp.status == 500 and resp.content_type == "application/problem+json"
