@@ -2,7 +2,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install run test bench lint fmt clean
+CHROMIUM = /usr/lib/chromium/chromium
+
+.PHONY: install browser run test bench lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -12,10 +14,18 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[embedded,dev]'
 	touch $@
 
+# The browser tests drive Debian's chromium through Playwright (executable_path); browsers are
+# never downloaded (no `playwright install`). Installed like the bench's wrk: apt, as root.
+browser:  ## Debian's chromium and a font for the browser tests, when missing
+	@test -x $(CHROMIUM) && test -d /usr/share/fonts/truetype/dejavu || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is missing: the browser tests cannot run" >&2; exit 1; }
+
 run: install  ## the whole shop on embedded PostgreSQL and Redis, seeded, on :8080
 	$(BIN)/shopflow dev
 
-test: install  ## the type check (mypy --strict) and the test suite
+test: install browser  ## the type check (mypy --strict) and the test suite
 	$(BIN)/mypy
 	$(BIN)/pytest
 
