@@ -8,7 +8,10 @@ from __future__ import annotations
 from itertools import product
 from typing import Any
 
+import pytest
+
 from tests.catalog.conftest import Catalog
+from tests.web import browser
 from tests.web.browser import Chromium, Look, pixel
 
 PAGES = ["/", "/c/home", "/p/red-ceramic-mug", "/search?q=mug", "/c/nowhere"]
@@ -123,3 +126,9 @@ async def test_nothing_scrolls_sideways_at_320_px(chromium: Chromium, storefront
         return wide
 
     assert await chromium.run(widths()) == []
+
+
+def test_a_missing_browser_fails_rather_than_skips(monkeypatch: Any) -> None:
+    monkeypatch.setattr(browser, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(RuntimeError, match="make browser"):
+        browser.Chromium()
