@@ -1,0 +1,182 @@
+"""The cart and checkout as a browser with JavaScript off uses them: plain forms, each
+answered with a redirect (303) to a page; every form carries its CSRF token."""
+
+from __future__ import annotations
+
+import re
+from http.cookies import SimpleCookie
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp import web
+
+from shopflow.auth.interface import cookie_names
+from shopflow.keys import SETTINGS
+from tests.checkout.conftest import add_product
+from tests.conftest import sign_in
+from tests.web.conftest import HTML
+
+PASSWORD = "correct horse battery staple"  # tests.conftest.sign_in's
+
+
+class Browser:
+    """One person's browser: its own cookies (kept here, since the test server is plain
+    HTTP and the cookies are Secure), following no redirects by itself."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.cookies: dict[str, str] = {}
+
+    def _keep(self, resp: Any) -> None:
+        for header in resp.headers.getall("Set-Cookie", []):
+            for name, morsel in SimpleCookie(header).items():
+                if morsel["max-age"] == "0" or not morsel.value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = morsel.value
+
+    def _headers(self) -> dict[str, str]:
+        jar = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        return {**HTML, **({"Cookie": jar} if jar else {})}
+
+    async def get(self, path: str, status: int = 200) -> str:
+        self.client.session.cookie_jar.clear()
+        resp = await self.client.get(path, headers=self._headers(), allow_redirects=False)
+        text = await resp.text()
+        assert resp.status == status, f"GET {path}: {resp.status}: {text[:800]}"
+        self._keep(resp)
+        return str(text)
+
+    async def post(self, path: str, form: dict[str, str], status: int = 303) -> Any:
+        self.client.session.cookie_jar.clear()
+        resp = await self.client.post(path, data=form, headers=self._headers(), allow_redirects=False)
+        text = await resp.text()
+        assert resp.status == status, f"POST {path}: {resp.status}: {text[:800]}"
+        self._keep(resp)
+        return resp
+
+    async def submit(self, page: str, action: str, fields: dict[str, str], status: int = 303) -> Any:
+        """Post the form of `page` whose action is `action`, with its CSRF token."""
+        found = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
+        assert found, f"no form posting to {action}"
+        token = re.search(r'name="csrf_token" value="([^"]+)"', found.group(0))
+        assert token, found.group(0)
+        return await self.post(action, {"csrf_token": token.group(1), **fields}, status)
+
+
+@pytest.fixture
+async def linen(db: asyncpg.Connection) -> dict[str, str]:
+    """SKU -> variant id of a shirt in three sizes: 10, 3 and 1 in stock."""
+    _, variants = await add_product(
+        db, "linen-shirt", {"SHIRT-S": (2500, 10), "SHIRT-M": (2500, 3), "SHIRT-L": (2700, 1)}
+    )
+    return variants
+
+
+async def add_to_cart(browser: Browser, variant: str, quantity: int = 1) -> str:
+    """What the product page's form does; the cart page it leads to."""
+    product = await browser.get("/p/linen-shirt")
+    resp = await browser.submit(product, "/cart/items", {"variant_id": variant, "quantity": str(quantity)})
+    assert resp.headers["Location"].startswith("/cart")
+    return await browser.get(resp.headers["Location"])
+
+
+def lines(html: str) -> list[tuple[str, str]]:
+    """The cart page's (name, quantity) pairs."""
+    return re.findall(r'<span class="name">([^<]*)</span>.*?name="quantity"[^>]*value="(\d+)"', html, re.S)
+
+
+def item_ids(html: str) -> list[str]:
+    return re.findall(r'action="/cart/items/([0-9a-f-]{36})"', html)
+
+
+async def test_add_change_and_remove(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    assert "Your cart is empty" in await ada.get("/cart")
+    cart = await add_to_cart(ada, linen["SHIRT-S"], 2)
+    assert "Added to your cart" in cart
+    assert lines(cart) == [("Linen Shirt - SHIRT-S", "2")]
+    assert "50.00 USD" in cart  # the subtotal, priced by the catalog
+    cart = await add_to_cart(ada, linen["SHIRT-M"])
+    first, second = item_ids(cart)
+    resp = await ada.submit(cart, f"/cart/items/{first}", {"quantity": "3"})
+    cart = await ada.get(resp.headers["Location"])
+    assert [q for _, q in lines(cart)] == ["3", "1"] and "100.00 USD" in cart
+    resp = await ada.submit(cart, f"/cart/items/{second}/remove", {})
+    cart = await ada.get(resp.headers["Location"])
+    assert "The item has been removed" in cart and len(lines(cart)) == 1
+    resp = await ada.submit(cart, f"/cart/items/{first}", {"quantity": "0"})
+    assert "Your cart is empty" in await ada.get(resp.headers["Location"])
+
+
+async def test_odd_quantities_are_told_not_failed(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    product = await ada.get("/p/linen-shirt")
+    for fields, notice in [
+        ({"variant_id": linen["SHIRT-S"], "quantity": "abc"}, "invalid"),
+        ({"variant_id": "not-a-uuid", "quantity": "1"}, "invalid"),
+        ({"variant_id": "00000000-0000-0000-0000-000000000000", "quantity": "1"}, "unavailable"),
+        ({"variant_id": linen["SHIRT-S"], "quantity": "99"}, "added"),
+        ({"variant_id": linen["SHIRT-S"], "quantity": "1"}, "limit"),
+    ]:
+        resp = await ada.submit(product, "/cart/items", fields)
+        assert resp.headers["Location"] == f"/cart?notice={notice}"
+
+
+async def test_a_post_without_its_csrf_token_is_refused(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    await ada.get("/p/linen-shirt")  # the guest's token cookie
+    form = {"variant_id": linen["SHIRT-S"], "quantity": "1"}
+    html = await (await ada.post("/cart/items", form, status=403)).text()
+    assert "<!doctype html>" in html and "expired" in html
+    await ada.post("/cart/items", {**form, "csrf_token": "x" * 43}, status=403)
+    stranger = Browser(client)  # a token from a page, without the cookie it was made for
+    product = await ada.get("/p/linen-shirt")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', product)
+    assert token
+    await stranger.post("/cart/items", {**form, "csrf_token": token.group(1)}, status=403)
+    assert "Your cart is empty" in await ada.get("/cart")
+
+
+async def test_the_guest_cookies_are_httponly_and_lax(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    product = await ada.get("/p/linen-shirt")
+    resp = await ada.submit(product, "/cart/items", {"variant_id": linen["SHIRT-S"], "quantity": "1"})
+    cookie = next(h for h in resp.headers.getall("Set-Cookie") if "shopflow_cart=" in h)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert cookie.startswith("__Host-")
+
+
+async def test_another_persons_cart_is_not_reachable(client: Any, linen: dict[str, str]) -> None:
+    ada, bob = Browser(client), Browser(client)
+    cart = await add_to_cart(ada, linen["SHIRT-S"])
+    (item,) = item_ids(cart)
+    assert "Your cart is empty" in await bob.get("/cart")
+    product = await bob.get("/p/linen-shirt")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', product)
+    assert token
+    resp = await bob.post(f"/cart/items/{item}/remove", {"csrf_token": token.group(1)})
+    assert resp.headers["Location"] == "/cart?notice=gone"
+    assert len(lines(await ada.get("/cart"))) == 1
+
+
+async def signed_in_browser(client: Any, app: web.Application, email: str) -> Browser:
+    """A browser holding the session cookie of a new customer's sign-in."""
+    await sign_in(client, app, email)
+    resp = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert resp.status == 200, await resp.text()
+    session = cookie_names(app[SETTINGS])[0]
+    browser = Browser(client)
+    browser.cookies[session] = resp.cookies[session].value
+    return browser
+
+
+async def test_a_signed_in_customers_cart_is_theirs(
+    client: Any, app: web.Application, linen: dict[str, str]
+) -> None:
+    ada = await signed_in_browser(client, app, "ada@shop.example")
+    cart = await add_to_cart(ada, linen["SHIRT-L"])
+    assert len(lines(cart)) == 1
+    assert not any("shopflow_cart" in name for name in ada.cookies)  # bound to the account, not a cookie
+    assert "Your cart is empty" in await Browser(client).get("/cart")
