@@ -180,3 +180,129 @@ async def test_a_signed_in_customers_cart_is_theirs(
     assert len(lines(cart)) == 1
     assert not any("shopflow_cart" in name for name in ada.cookies)  # bound to the account, not a cookie
     assert "Your cart is empty" in await Browser(client).get("/cart")
+
+
+GOOD = {
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "line1": "12 St James's Square",
+    "line2": "",
+    "city": "London",
+    "region": "",
+    "postal_code": "SW1Y 4JH",
+    "country": "GB",
+    "phone": "+44 20 7946 0000",
+    "payment_provider": "manual",
+}
+
+
+def errors_of(html: str) -> list[str]:
+    return re.findall(r'<span class="error" id="e-([a-z0-9_]+)">', html)
+
+
+async def test_checkout_shows_the_form_with_shipping_and_tax(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    await ada.get("/checkout", status=303)  # nothing to buy yet: the cart
+    await add_to_cart(ada, linen["SHIRT-S"], 2)
+    html = await ada.get("/checkout")
+    for attribute in (
+        'autocomplete="email"',
+        'autocomplete="shipping name"',
+        'autocomplete="shipping address-line1"',
+        'autocomplete="shipping address-line2"',
+        'autocomplete="shipping address-level2"',
+        'autocomplete="shipping address-level1"',
+        'autocomplete="shipping postal-code"',
+        'autocomplete="shipping country"',
+        'autocomplete="shipping tel" inputmode="tel"',
+        'name="payment_provider" id="pay-manual" value="manual" checked',
+    ):
+        assert attribute in html, attribute
+    assert "Shipping to US</th><td>5.00 USD" in html and "55.00 USD" in html  # the shop's rates
+    resp = await ada.submit(html, "/checkout", {**GOOD, "step": "update"}, status=200)
+    html = await resp.text()
+    assert "Shipping to GB</th><td>15.00 USD" in html and not errors_of(html)
+
+
+@pytest.mark.parametrize(
+    ("fields", "wrong"),
+    [
+        ({key: "" for key in GOOD}, ["email", "name", "line1", "city", "postal_code"]),
+        ({"email": "ada at example", "country": "XX", "phone": "call me"}, ["email", "country", "phone"]),
+        (
+            {"name": "Ada\x00", "line1": "x" * 201, "payment_provider": "bitcoin"},
+            ["name", "line1", "payment_provider"],
+        ),
+        ({"line1": "x" * 201, "postal_code": "  ", "payment_provider": ""}, ["line1", "postal_code"]),
+        ({"payment_provider": "bitcoin"}, ["payment_provider"]),
+        ({"payment_provider": "stripe"}, ["payment_provider"]),  # not set up in this shop
+    ],
+)
+async def test_odd_fields_come_back_on_the_form(
+    client: Any, linen: dict[str, str], fields: dict[str, str], wrong: list[str]
+) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-S"])
+    html = await ada.get("/checkout")
+    resp = await ada.submit(html, "/checkout", {**GOOD, **fields}, status=422)
+    html = await resp.text()
+    assert resp.content_type == "text/html" and "Please check these details" in html
+    assert sorted(errors_of(html)) == sorted(wrong)
+    assert 'aria-invalid="true"' in html
+    if fields.get("email"):
+        assert f'value="{fields["email"]}"' in html  # what was typed, shown again
+
+
+async def test_a_guest_checkout_leads_to_the_order_page(
+    client: Any, linen: dict[str, str], db: asyncpg.Connection
+) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-M"], 2)
+    html = await ada.get("/checkout")
+    resp = await ada.submit(html, "/checkout", GOOD)
+    location = resp.headers["Location"]
+    assert re.fullmatch(r"/orders/[0-9a-f-]{36}\?token=[A-Za-z0-9_-]+", location), location
+    order = await ada.get(location)
+    assert "Awaiting payment" in order and "Linen Shirt - SHIRT-M" in order
+    assert "65.00 USD" in order  # 2 x 25.00 + 15.00 shipping to GB
+    assert "Not shipped yet" in order and "London" in order
+    assert await db.fetchval("SELECT reserved FROM stock WHERE sku = 'SHIRT-M'") == 2
+    assert "Your cart is empty" in await ada.get("/cart")  # the next cart is a new one
+    order_path = location.split("?")[0]
+    await ada.get(order_path, status=404)  # without the secret
+    await Browser(client).get(location.replace("token=", "token=x"), status=404)
+    await Browser(client).get("/orders/not-an-id", status=404)
+
+
+async def test_out_of_stock_names_the_items(
+    client: Any, linen: dict[str, str], db: asyncpg.Connection
+) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-M"], 3)
+    html = await ada.get("/checkout")
+    await db.execute("UPDATE stock SET on_hand = 1 WHERE sku = 'SHIRT-M'")
+    resp = await ada.submit(html, "/checkout", GOOD, status=409)
+    page = await resp.text()
+    assert "Not enough in stock" in page and "Linen Shirt - SHIRT-M (SHIRT-M): only 1 left" in page
+    assert 'value="Ada Lovelace"' in page  # the form kept
+
+
+async def test_a_checkout_without_its_token_is_refused(client: Any, linen: dict[str, str]) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-S"])
+    await ada.post("/checkout", GOOD, status=403)
+    assert len(lines(await ada.get("/cart"))) == 1
+
+
+async def test_a_signed_in_customers_order_is_theirs_alone(
+    client: Any, app: web.Application, linen: dict[str, str]
+) -> None:
+    ada = await signed_in_browser(client, app, "ada@shop.example")
+    await add_to_cart(ada, linen["SHIRT-L"])
+    resp = await ada.submit(await ada.get("/checkout"), "/checkout", GOOD)
+    location = resp.headers["Location"]
+    assert "token" not in location
+    assert "Linen Shirt - SHIRT-L" in await ada.get(location)
+    bob = await signed_in_browser(client, app, "bob@shop.example")
+    await bob.get(location, status=404)
+    await Browser(client).get(location, status=404)
