@@ -10,13 +10,14 @@ from uuid import UUID
 
 from aiohttp import web
 
-from ..auth.interface import STAFF_ROLES
+from ..auth import interface as auth
 from ..checkout import interface as checkout
-from ..keys import CHECKOUT
+from ..keys import CHECKOUT, DB
 from ..platform.errors import NotFound, Unavailable
+from ..users import interface as users
 from . import csrf
 from .cart import caller_of, current_cart, keep_cart, to_cart
-from .checkout_form import COUNTRY_CODES, CheckoutForm, checkout_request, read_form
+from .checkout_form import ADDRESS, COUNTRY_CODES, CheckoutForm, checkout_request, read_form
 from .forms import page
 
 routes = web.RouteTableDef()
@@ -70,7 +71,19 @@ async def show(request: web.Request) -> web.Response:
     if cart is None or not cart.items:
         return to_cart()
     form = read_form(request.query, _default_country(request.app[CHECKOUT]))
+    if who.claims is not None and not request.query:
+        await _prefill(request, who.claims.user_id, form.values)
     return await _form_page(request, cart, CheckoutForm(form.values))
+
+
+async def _prefill(request: web.Request, user_id: UUID, values: dict[str, str]) -> None:
+    """A signed-in customer's form starts from their email and default shipping address (a
+    copy: what they change here stays with this order)."""
+    db = request.app[DB]
+    if (account := await auth.account(db, user_id)) is not None:
+        values["email"] = account.email
+    if (book := await users.default_address(db, user_id)) is not None:
+        values.update({name: getattr(book, name) or "" for name in ADDRESS})
 
 
 def _shortages(cart: checkout.CartRecord, error: checkout.OutOfStock) -> list[dict[str, Any]]:
@@ -127,7 +140,7 @@ async def order_page(request: web.Request) -> web.Response:
     token = request.query.get("token")
     claims = who.claims
     caller = checkout.Caller(
-        claims.user_id if claims else None, bool(claims and claims.role in STAFF_ROLES), token
+        claims.user_id if claims else None, bool(claims and claims.role in auth.STAFF_ROLES), token
     )
     order = await checkout.visible_order(request.app[CHECKOUT].db, order_id, caller)
     context = {"order": order, "status_names": STATUS_NAMES, "provider_names": PROVIDER_NAMES}

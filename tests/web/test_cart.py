@@ -27,6 +27,7 @@ class Browser:
     def __init__(self, client: Any) -> None:
         self.client = client
         self.cookies: dict[str, str] = {}
+        self.bearer: dict[str, str] = {}  # a signed-in browser's account, for arranging through the API
 
     def _keep(self, resp: Any) -> None:
         for header in resp.headers.getall("Set-Cookie", []):
@@ -169,6 +170,7 @@ async def signed_in_browser(client: Any, app: web.Application, email: str) -> Br
     session = cookie_names(app[SETTINGS])[0]
     browser = Browser(client)
     browser.cookies[session] = resp.cookies[session].value
+    browser.bearer = {"Authorization": f"Bearer {(await resp.json())['access_token']}"}
     return browser
 
 
@@ -306,3 +308,23 @@ async def test_a_signed_in_customers_order_is_theirs_alone(
     bob = await signed_in_browser(client, app, "bob@shop.example")
     await bob.get(location, status=404)
     await Browser(client).get(location, status=404)
+
+
+async def test_a_signed_in_checkout_starts_from_the_address_book(
+    client: Any, app: web.Application, linen: dict[str, str]
+) -> None:
+    ada = await signed_in_browser(client, app, "ada@shop.example")
+    book = {**{k: v for k, v in GOOD.items() if k not in ("email", "payment_provider") and v}}
+    resp = await client.post(
+        "/api/v1/me/addresses", json={**book, "is_default_shipping": True}, headers=ada.bearer
+    )
+    assert resp.status == 201, await resp.text()
+    await add_to_cart(ada, linen["SHIRT-S"])
+    html = await ada.get("/checkout")
+    for value in ("ada@shop.example", "Ada Lovelace", "SW1Y 4JH", '<option value="GB" selected>'):
+        assert value in html, value
+    assert "Shipping to GB</th><td>15.00 USD" in html
+    guest_token = "x" * 43  # a guest's kind of token is not this session's
+    await ada.post("/checkout", {**GOOD, "csrf_token": guest_token}, status=403)
+    resp = await ada.submit(html, "/checkout", {**GOOD, "email": "ada@shop.example"})
+    assert "ada@shop.example" in await ada.get(resp.headers["Location"])
