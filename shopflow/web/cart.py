@@ -4,6 +4,7 @@ signed-in customer's is their open cart. Every change goes through checkout's in
 
 from __future__ import annotations
 
+import re
 from uuid import UUID
 
 from aiohttp import web
@@ -26,6 +27,7 @@ NOTICES = {
     "unavailable": "That item is not for sale any more.",
     "invalid": "Choose an option and a quantity from 1 to 99.",
     "gone": "That item is no longer in your cart.",
+    "placed": "This cart has been checked out already.",
 }
 
 
@@ -52,6 +54,41 @@ def keep_cart(response: web.StreamResponse, request: web.Request, cart_id: UUID 
         samesite="Lax",
         max_age=request.app[CHECKOUT].cart_ttl if cart_id else 0,
     )
+
+
+def last_order_cookie_name(settings: Settings) -> str:
+    return f"{'' if settings.dev else '__Host-'}shopflow_last_order"
+
+
+def order_path(order_id: UUID, token: str | None) -> str:
+    """The order's page; a guest order's carries its secret."""
+    return f"/orders/{order_id}" + (f"?token={token}" if token else "")
+
+
+def keep_last_order(
+    response: web.StreamResponse, request: web.Request, order_id: UUID, token: str | None
+) -> None:
+    """Remember the order just placed for an hour: a second tap on "Place order" lands on the
+    cart, which links to the order the first tap placed."""
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        last_order_cookie_name(settings),
+        f"{order_id}.{token or ''}",
+        path="/",
+        httponly=True,
+        secure=not settings.dev,
+        samesite="Lax",
+        max_age=3600,
+    )
+
+
+def last_order(request: web.Request) -> str | None:
+    """The page of the order this browser placed last, if it placed one within the hour."""
+    found = re.fullmatch(
+        r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([A-Za-z0-9_-]{0,100})",
+        request.cookies.get(last_order_cookie_name(request.app[SETTINGS]), ""),
+    )
+    return order_path(UUID(found.group(1)), found.group(2) or None) if found else None
 
 
 def caller_of(who: Visitor) -> checkout.Caller:
@@ -89,8 +126,10 @@ def _quantity(text: str, least: int) -> int | None:
 async def show(request: web.Request) -> web.Response:
     who = await csrf.visitor(request)
     cart = await current_cart(request, who)
-    notice = NOTICES.get(request.query.get("notice", ""))
-    context = {"cart": cart, "notice": notice, "title": "Your cart"}
+    notice_code = request.query.get("notice", "")
+    notice = NOTICES.get(notice_code)
+    placed = last_order(request) if notice_code == "placed" else None
+    context = {"cart": cart, "notice": notice, "placed": placed, "title": "Your cart"}
     return await page(request, "cart.html", context)
 
 

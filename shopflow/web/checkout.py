@@ -16,7 +16,7 @@ from ..keys import CHECKOUT, DB
 from ..platform.errors import NotFound, Unavailable
 from ..users import interface as users
 from . import csrf
-from .cart import caller_of, current_cart, keep_cart, to_cart
+from .cart import caller_of, current_cart, keep_cart, keep_last_order, order_path, to_cart
 from .checkout_form import ADDRESS, COUNTRY_CODES, CheckoutForm, checkout_request, read_form
 from .forms import page
 
@@ -106,8 +106,9 @@ async def place(request: web.Request) -> web.Response:
         return await _form_page(request, cart, parsed, status=422)
     try:
         placed = await checkout.checkout(co, cart.id, caller_of(who), parsed, None)
-    except (checkout.EmptyCart, checkout.CartClosed, checkout.CartNotFound):
-        response = to_cart()
+    except (checkout.CartClosed, checkout.EmptyCart, checkout.CartNotFound) as e:
+        # CartClosed: a second tap on "Place order", the first placed it
+        response = to_cart("placed" if isinstance(e, checkout.CartClosed) else None)
         if who.claims is None:
             keep_cart(response, request, None)
         return response
@@ -123,8 +124,8 @@ async def place(request: web.Request) -> web.Response:
         problem = "We could not start the payment. Nothing was charged; please try again in a moment."
         return await _form_page(request, cart, form, status=503, problem=problem)
     order = placed.order
-    location = f"/orders/{order.id}" + (f"?token={placed.order_token}" if placed.order_token else "")
-    response = web.Response(status=303, headers={"Location": location})
+    response = web.Response(status=303, headers={"Location": order_path(order.id, placed.order_token)})
+    keep_last_order(response, request, order.id, placed.order_token)
     if who.claims is None:
         keep_cart(response, request, None)  # the cart is checked out: the next one is new
     return response

@@ -328,3 +328,22 @@ async def test_a_signed_in_checkout_starts_from_the_address_book(
     await ada.post("/checkout", {**GOOD, "csrf_token": guest_token}, status=403)
     resp = await ada.submit(html, "/checkout", {**GOOD, "email": "ada@shop.example"})
     assert "ada@shop.example" in await ada.get(resp.headers["Location"])
+
+
+async def test_a_second_tap_on_place_order_links_to_the_first_order(
+    client: Any, linen: dict[str, str], db: asyncpg.Connection
+) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-S"])
+    html = await ada.get("/checkout")
+    before = dict(ada.cookies)  # what the second tap sends: it leaves before the first's answer
+    first = await ada.submit(html, "/checkout", GOOD)
+    after = dict(ada.cookies)
+    ada.cookies = before
+    second = await ada.submit(html, "/checkout", GOOD)
+    assert second.headers["Location"] == "/cart?notice=placed"
+    ada.cookies = {**after, **{k: v for k, v in ada.cookies.items() if k not in before}}
+    cart = await ada.get(second.headers["Location"])
+    assert "checked out already" in cart
+    assert f'<a href="{first.headers["Location"]}">See the order you placed</a>' in cart
+    assert await db.fetchval("SELECT count(*) FROM orders") == 1
