@@ -24,6 +24,16 @@ routes = web.RouteTableDef()
 # The providers these pages can take payment through (Stripe and PayPal need their own steps).
 PAGE_PROVIDERS = ("manual",)
 PROVIDER_NAMES = {"manual": "Pay later: the shop tells you how"}
+# How the order page names a payment, and where it stands.
+PAID_WITH = {"manual": "Manual payment", "stripe": "Card", "paypal": "PayPal"}
+PAYMENT_STATES = {
+    "pending": "waiting for payment",
+    "paid": "paid",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "partially_refunded": "partly refunded",
+    "refunded": "refunded",
+}
 STATUS_NAMES = {
     "pending_payment": "Awaiting payment",
     "paid": "Paid",
@@ -144,5 +154,10 @@ async def order_page(request: web.Request) -> web.Response:
         claims.user_id if claims else None, bool(claims and claims.role in auth.STAFF_ROLES), token
     )
     order = await checkout.visible_order(request.app[CHECKOUT].db, order_id, caller)
-    context = {"order": order, "status_names": STATUS_NAMES, "provider_names": PROVIDER_NAMES}
+    context = {
+        "order": order,
+        "status_names": STATUS_NAMES,
+        "paid_with": PAID_WITH,
+        "payment_states": PAYMENT_STATES,
+    }
     return await page(request, "order.html", context)
