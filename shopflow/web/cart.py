@@ -130,7 +130,7 @@ async def show(request: web.Request) -> web.Response:
     notice = NOTICES.get(notice_code)
     placed = last_order(request) if notice_code == "placed" else None
     context = {"cart": cart, "notice": notice, "placed": placed, "title": "Your cart"}
-    return await page(request, "cart.html", context)
+    return await page(request, "cart.html", context, private=True)
 
 
 @routes.post(f"{CART_PATH}/items")

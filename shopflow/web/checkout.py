@@ -71,7 +71,7 @@ async def _form_page(
         "problem": problem,
         "short": short or [],
     }
-    return await page(request, "checkout.html", context, status=status)
+    return await page(request, "checkout.html", context, status=status, private=True)
 
 
 @routes.get("/checkout")
@@ -160,4 +160,4 @@ async def order_page(request: web.Request) -> web.Response:
         "paid_with": PAID_WITH,
         "payment_states": PAYMENT_STATES,
     }
-    return await page(request, "order.html", context)
+    return await page(request, "order.html", context, private=True)

@@ -46,6 +46,8 @@ class Browser:
         resp = await self.client.get(path, headers=self._headers(), allow_redirects=False)
         text = await resp.text()
         assert resp.status == status, f"GET {path}: {resp.status}: {text[:800]}"
+        if status == 200 and path.startswith(("/cart", "/checkout", "/orders/")):
+            assert resp.headers["Cache-Control"] == "no-store", path  # addresses, orders: kept by no cache
         self._keep(resp)
         return str(text)
 
