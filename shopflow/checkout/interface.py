@@ -9,6 +9,7 @@ from .errors import (
     CartItemNotFound,
     CartNotFound,
     EmptyCart,
+    InvalidTransition,
     OutOfStock,
     ProviderUnavailable,
     QuantityLimit,
@@ -24,6 +25,7 @@ from .history import (
 )
 from .models import Cart, CheckoutRequest, Order, OrderStatus
 from .order_views import visible_order
+from .orders import NOT_SHIPPED, cancel
 from .privacy import (
     ERASED_EMAIL,
     ErasedOrders,
@@ -38,6 +40,7 @@ from .service import checkout
 
 __all__ = [
     "ERASED_EMAIL",
+    "NOT_SHIPPED",
     "Caller",
     "Cart",
     "CartClosed",
@@ -51,6 +54,7 @@ __all__ = [
     "EmptyCart",
     "ErasedOrders",
     "ExportedOrderRecord",
+    "InvalidTransition",
     "Money",
     "Order",
     "OrderRecord",
@@ -65,6 +69,7 @@ __all__ = [
     "add_item",
     "adopt_guest_orders",
     "anonymise_orders",
+    "cancel",
     "checkout",
     "customer_orders",
     "customer_overview",

@@ -34,6 +34,10 @@ PAYMENT_STATES = {
     "partially_refunded": "partly refunded",
     "refunded": "refunded",
 }
+ORDER_NOTICES = {
+    "cancelled": "Your order has been cancelled. Anything you paid is refunded.",
+    "too_late": "This order can no longer be cancelled.",
+}
 STATUS_NAMES = {
     "pending_payment": "Awaiting payment",
     "paid": "Paid",
@@ -141,23 +145,45 @@ async def place(request: web.Request) -> web.Response:
     return response
 
 
-@routes.get("/orders/{order}")
-async def order_page(request: web.Request) -> web.Response:
-    who = await csrf.visitor(request)
+def _order_of(request: web.Request, who: csrf.Visitor, token: str | None) -> tuple[UUID, checkout.Caller]:
+    """The order the path names, and who asks for it: its owner, staff, or a holder of its secret."""
     try:
         order_id = UUID(request.match_info["order"])
     except ValueError:
         raise NotFound("no such order") from None
-    token = request.query.get("token")
     claims = who.claims
-    caller = checkout.Caller(
-        claims.user_id if claims else None, bool(claims and claims.role in auth.STAFF_ROLES), token
-    )
+    staff = bool(claims and claims.role in auth.STAFF_ROLES)
+    return order_id, checkout.Caller(claims.user_id if claims else None, staff, token or None)
+
+
+@routes.get("/orders/{order}")
+async def order_page(request: web.Request) -> web.Response:
+    who = await csrf.visitor(request)
+    token = request.query.get("token")
+    order_id, caller = _order_of(request, who, token)
     order = await checkout.visible_order(request.app[CHECKOUT].db, order_id, caller)
     context = {
         "order": order,
+        "token": token or "",
+        "cancellable": order.status in checkout.NOT_SHIPPED,
+        "notice": ORDER_NOTICES.get(request.query.get("notice", "")),
         "status_names": STATUS_NAMES,
         "paid_with": PAID_WITH,
         "payment_states": PAYMENT_STATES,
     }
     return await page(request, "order.html", context, private=True)
+
+
+@routes.post("/orders/{order}/cancel")
+async def cancel_order(request: web.Request) -> web.Response:
+    who, posted = await csrf.checked_form(request)
+    token = posted.get("token", "")[:100]
+    order_id, caller = _order_of(request, who, token)
+    try:
+        await checkout.cancel(request.app[CHECKOUT], order_id, caller)
+        notice = "cancelled"
+    except checkout.InvalidTransition:  # shipped meanwhile, or cancelled already
+        notice = "too_late"
+    location = order_path(order_id, token or None)
+    location += ("&" if "?" in location else "?") + f"notice={notice}"
+    return web.Response(status=303, headers={"Location": location})

@@ -60,12 +60,12 @@ class Browser:
         return resp
 
     async def submit(self, page: str, action: str, fields: dict[str, str], status: int = 303) -> Any:
-        """Post the form of `page` whose action is `action`, with its CSRF token."""
+        """Post the form of `page` whose action is `action`, with its hidden fields (the CSRF token)."""
         found = re.search(rf'<form[^>]*action="{re.escape(action)}".*?</form>', page, re.S)
         assert found, f"no form posting to {action}"
-        token = re.search(r'name="csrf_token" value="([^"]+)"', found.group(0))
-        assert token, found.group(0)
-        return await self.post(action, {"csrf_token": token.group(1), **fields}, status)
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', found.group(0)))
+        assert "csrf_token" in hidden, found.group(0)
+        return await self.post(action, {**hidden, **fields}, status)
 
 
 @pytest.fixture
@@ -349,3 +349,30 @@ async def test_a_second_tap_on_place_order_links_to_the_first_order(
     assert "checked out already" in cart
     assert f'<a href="{first.headers["Location"]}">See the order you placed</a>' in cart
     assert await db.fetchval("SELECT count(*) FROM orders") == 1
+
+
+async def test_a_guest_cancels_their_order_from_its_page(
+    client: Any, linen: dict[str, str], db: asyncpg.Connection
+) -> None:
+    ada = Browser(client)
+    await add_to_cart(ada, linen["SHIRT-M"], 2)
+    resp = await ada.submit(await ada.get("/checkout"), "/checkout", GOOD)
+    location = resp.headers["Location"]
+    order = await ada.get(location)
+    cancel = location.split("?")[0] + "/cancel"
+    mallory = Browser(client)  # without the secret: as if there were no such order
+    token = re.search(r'name="csrf_token" value="([^"]+)"', await mallory.get("/p/linen-shirt"))
+    assert token
+    await mallory.post(cancel, {"csrf_token": token.group(1)}, status=404)
+    await ada.post(cancel, {"token": location.split("token=")[1]}, status=403)  # without the CSRF token
+    resp = await ada.submit(order, cancel, {})
+    assert resp.headers["Location"] == f"{location}&notice=cancelled"
+    order = await ada.get(resp.headers["Location"])
+    assert "Your order has been cancelled" in order and "Cancelled" in order
+    assert "Cancel this order" not in order
+    resp = await ada.submit(await ada.get("/p/linen-shirt"), "/cart/items", {"variant_id": linen["SHIRT-S"]})
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', await ada.get("/cart"))
+    assert csrf
+    resp = await ada.post(cancel, {"csrf_token": csrf.group(1), "token": location.split("token=")[1]})
+    assert resp.headers["Location"] == f"{location}&notice=too_late"  # cancelled already
+    assert await db.fetchval("SELECT reserved FROM stock WHERE sku = 'SHIRT-M'") == 0
