@@ -62,6 +62,8 @@ from .users import history_routes as users_history_routes
 from .users import privacy_routes, wishlist_routes
 from .users import routes as users_routes
 from .web import assets as web_assets
+from .web import cart as web_cart
+from .web import checkout as web_checkout
 from .web import pages as web_pages
 from .web.errors import pages_middleware
 from .web.render import setup_templates, with_assets
@@ -261,6 +263,8 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     setup_templates(app, with_assets(app))
     app.router.add_routes(web_pages.routes)  # HTML pages: not API operations, so not in /openapi.json
     app.router.add_routes(web_assets.routes)
+    app.router.add_routes(web_cart.routes)
+    app.router.add_routes(web_checkout.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

@@ -17,7 +17,7 @@ from ..platform.settings import Settings
 from . import credentials, queries, service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
-from .tokens import Claims
+from .tokens import Claims as Claims
 
 PRINCIPAL = web.RequestKey("principal", Claims)
 STAFF_ROLES = frozenset({"staff", "admin"})
@@ -95,6 +95,24 @@ async def optional_user(request: web.Request) -> Claims | None:
     if bearer_token(request) is None and not request.cookies.get(cookie_names(request.app[SETTINGS])[0]):
         return None
     return await require_user(request)
+
+
+async def browser_user(request: web.Request) -> Claims | None:
+    """The signed-in user behind a browser's session cookie, with no CSRF check: for the
+    storefront's pages, whose forms carry the token in a field they check themselves. None
+    without the cookie or with an ended session."""
+    cookie = request.cookies.get(cookie_names(request.app[SETTINGS])[0])
+    if not cookie:
+        return None
+    try:
+        return await authenticate_cookie(request.app[AUTH], cookie)
+    except InvalidToken:
+        return None
+
+
+def csrf_token(request: web.Request, claims: Claims) -> str:
+    """The CSRF token of the caller's session."""
+    return request.app[AUTH].tokens.csrf_token(claims.session_id)
 
 
 @guard(statuses=(401, 403))

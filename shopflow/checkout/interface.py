@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from .carts import merge_guest_cart
+from .carts import Caller, add_item, merge_guest_cart, open_cart, set_quantity, show_cart
 from .context import Checkout
+from .errors import (
+    CartClosed,
+    CartItemNotFound,
+    CartNotFound,
+    EmptyCart,
+    InvalidTransition,
+    OutOfStock,
+    ProviderUnavailable,
+    QuantityLimit,
+    UnavailableItems,
+    UnknownVariant,
+)
 from .history import (
     CustomerOrderPage,
     CustomerOverview,
@@ -11,7 +23,9 @@ from .history import (
     customer_orders,
     customer_overview,
 )
-from .models import Cart, Order, OrderStatus
+from .models import Cart, CheckoutRequest, Order, OrderStatus
+from .order_views import visible_order
+from .orders import NOT_SHIPPED, cancel
 from .privacy import (
     ERASED_EMAIL,
     ErasedOrders,
@@ -21,25 +35,49 @@ from .privacy import (
     exported_orders,
     open_cart_of,
 )
-from .records import Money
+from .records import CartRecord, Money, OrderRecord, PlacedRecord
+from .service import checkout
 
 __all__ = [
     "ERASED_EMAIL",
+    "NOT_SHIPPED",
+    "Caller",
     "Cart",
+    "CartClosed",
+    "CartItemNotFound",
+    "CartNotFound",
+    "CartRecord",
     "Checkout",
+    "CheckoutRequest",
     "CustomerOrderPage",
     "CustomerOverview",
+    "EmptyCart",
     "ErasedOrders",
     "ExportedOrderRecord",
+    "InvalidTransition",
     "Money",
     "Order",
+    "OrderRecord",
     "OrderStatus",
+    "OutOfStock",
+    "PlacedRecord",
+    "ProviderUnavailable",
+    "QuantityLimit",
     "RefundRecord",
+    "UnavailableItems",
+    "UnknownVariant",
+    "add_item",
     "adopt_guest_orders",
     "anonymise_orders",
+    "cancel",
+    "checkout",
     "customer_orders",
     "customer_overview",
     "exported_orders",
     "merge_guest_cart",
+    "open_cart",
     "open_cart_of",
+    "set_quantity",
+    "show_cart",
+    "visible_order",
 ]

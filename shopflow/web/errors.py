@@ -57,7 +57,8 @@ def pages_middleware(settings: Settings) -> Middleware:
                 raise
             response = await error_page(request, as_problem(exc, request, request[REQUEST_ID]))
         if response.content_type == "text/html" and not response.prepared:
-            response.headers.update(headers)
+            for name, value in headers.items():  # a page may say otherwise (no-store for the private ones)
+                response.headers.setdefault(name, value)
         return response
 
     return pages

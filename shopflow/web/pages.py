@@ -13,6 +13,7 @@ from ..catalog import service as catalog
 from ..catalog.models import ProductQuery
 from ..keys import CACHE, DB, SETTINGS
 from ..platform.errors import NotFound
+from .forms import page
 from .listing import SORTS, Listing, read_listing
 from .render import canonical_url, render
 from .seo import SITEMAP_PRODUCTS, product_ld, robots_txt
@@ -107,7 +108,7 @@ async def product(request: web.Request) -> web.Response:
         "chosen": chosen,
         "ld": product_ld(found, url, base),
     }
-    return await render(request, "product.html", context)
+    return await page(request, "product.html", context)
 
 
 @routes.get("/robots.txt")

@@ -17,6 +17,7 @@ from ..platform.errors import AppError
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
+from .csrf import csrf_input
 
 THEME_COOKIE = "theme"
 THEMES = frozenset(users.Theme)
@@ -56,8 +57,10 @@ def decimal_amount(amount: int, currency: str) -> str:
     return f"{sign}{units}.{cents:02d}"
 
 
-def money(value: Mapping[str, Any]) -> str:
-    """A price document ({amount, currency}) as shown: '12.50 USD'."""
+def money(value: Mapping[str, Any] | Any) -> str:
+    """A price ({amount, currency}, as a document or a record) as shown: '12.50 USD'."""
+    if not isinstance(value, Mapping):
+        value = {"amount": value.amount, "currency": value.currency}
     return f"{decimal_amount(int(value['amount']), str(value['currency']))} {value['currency']}"
 
 
@@ -73,7 +76,7 @@ def setup_templates(app: web.Application, assets: Assets) -> None:
         default_helpers=False,
         filters={"money": money},
     )
-    env.globals.update(static=assets.url, shop_name=SHOP_NAME)
+    env.globals.update(static=assets.url, shop_name=SHOP_NAME, csrf_input=csrf_input)
 
 
 def cookie_theme(request: web.Request) -> str:

@@ -1,0 +1,69 @@
+"""The checkout form as posted: its text fields read, checked by checkout's own request
+model, and what is wrong said per field in words a shopper reads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..checkout.interface import CheckoutRequest
+from ..platform.countries import COUNTRIES
+
+ADDRESS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+OPTIONAL = frozenset({"line2", "region", "phone"})
+FIELDS = ("email", *ADDRESS, "payment_provider")
+COUNTRY_CODES = tuple(sorted(COUNTRIES))
+MESSAGES = {
+    "email": "Enter an email address, like name@example.com.",
+    "name": "Enter the name of the person the parcel is for.",
+    "line1": "Enter the street address.",
+    "line2": "Shorten this line.",
+    "city": "Enter the town or city.",
+    "region": "Shorten the state, province or region.",
+    "postal_code": "Enter the postal code.",
+    "country": "Choose a country from the list.",
+    "phone": "Enter a phone number: digits, spaces and + ( ) - . / only.",
+    "payment_provider": "Choose how to pay.",
+}
+
+
+@dataclass(frozen=True)
+class CheckoutForm:
+    """What the shopper typed (to show again) and what is wrong with it, by field."""
+
+    values: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def read_form(posted: Mapping[str, str], default_country: str) -> CheckoutForm:
+    """The form's fields, trimmed; a field holding a NUL or other control character is wrong
+    as it stands (the database would refuse it)."""
+    values = {name: posted.get(name, "").strip() for name in FIELDS}
+    values["country"] = values["country"].upper() or default_country
+    values["payment_provider"] = values["payment_provider"] or "manual"
+    errors = {name: MESSAGES[name] for name, value in values.items() if any(ord(c) < 32 for c in value)}
+    return CheckoutForm(values, errors)
+
+
+def checkout_request(form: CheckoutForm) -> CheckoutRequest | CheckoutForm:
+    """The request checkout takes, or the form with a message on every field that is wrong."""
+    values, errors = form.values, dict(form.errors)
+    address: dict[str, Any] = {name: values[name] for name in ADDRESS if values[name] or name not in OPTIONAL}
+    body = {
+        "email": values["email"],
+        "shipping_address": address,
+        "payment_provider": values["payment_provider"],
+    }
+    try:
+        request = CheckoutRequest.model_validate(body)
+    except ValidationError as e:
+        for error in e.errors():
+            loc = [str(part) for part in error["loc"]]
+            name = loc[1] if loc[:1] == ["shipping_address"] and len(loc) > 1 else (loc[0] if loc else "")
+            key = name if name in MESSAGES else "form"
+            errors.setdefault(key, MESSAGES.get(key, "Check the details below."))
+        return CheckoutForm(values, errors)
+    return CheckoutForm(values, errors) if errors else request
