@@ -96,7 +96,9 @@ class Problems:
         self.seen.append(f"uncaught: {error}")
 
     def failed(self, request: Request) -> None:
-        self.seen.append(f"failed: {request.method} {request.url}: {request.failure}")
+        # A load the next navigation cut short (the favicon, often) is the browser's doing.
+        if request.failure != "net::ERR_ABORTED":
+            self.seen.append(f"failed: {request.method} {request.url}: {request.failure}")
 
     def response(self, response: Response) -> None:
         if response.request.resource_type == "document":
