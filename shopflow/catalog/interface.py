@@ -8,12 +8,11 @@ from uuid import UUID
 
 from ..platform.cache import Cache
 from ..platform.db import Executor
-from ..platform.outbox import queue_job
 from ..platform.redisx import repeat
 from . import images, queries
 from .models import PRODUCT_CHANGED, ProductChange, ProductSummary
 from .pictures import summary_documents
-from .service import LISTING, product_cache_key
+from .service import LISTING, product_cache_key, product_changed
 
 __all__ = [
     "PRODUCT_CHANGED",
@@ -114,4 +113,4 @@ async def stock_came_back(conn: Executor, moves: Collection[StockMove]) -> list[
     units available and has some now (moves that release and cross zero); the outbox jobs'
     ids, for the caller to hand over after the commit."""
     products = sorted({move.product_id for move in moves if move.crossed})
-    return [await queue_job(conn, PRODUCT_CHANGED, str(p), ProductChange.RESTOCKED.value) for p in products]
+    return [await product_changed(conn, p, ProductChange.RESTOCKED) for p in products]

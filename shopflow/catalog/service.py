@@ -17,7 +17,7 @@ import orjson
 from arq.connections import ArqRedis
 
 from ..platform.cache import Cache
-from ..platform.db import Database
+from ..platform.db import Database, Executor
 from ..platform.errors import Invalid
 from ..platform.jsonx import dumps
 from ..platform.outbox import enqueue_job, queue_job
@@ -266,7 +266,7 @@ async def _free_slug(conn: asyncpg.Connection, name: str) -> str:
     return slug
 
 
-async def _product_changed(conn: asyncpg.Connection, product_id: UUID, change: ProductChange) -> UUID:
+async def product_changed(conn: Executor, product_id: UUID, change: ProductChange) -> UUID:
     """Write the job telling whoever waits on the product what changed, in the change's transaction."""
     return await queue_job(conn, PRODUCT_CHANGED, str(product_id), change.value)
 
@@ -336,7 +336,7 @@ async def add_variant(
             await queries.insert_variant(conn, product_id, v)
         job_id = None
         if await queries.refresh_prices(conn, product_id):
-            job_id = await _product_changed(conn, product_id, ProductChange.REPRICED)
+            job_id = await product_changed(conn, product_id, ProductChange.REPRICED)
     await _hand_over(queue, job_id)
     await _invalidate(cache, *_product_keys(product_id, slug))
     return await _staff_view(db, product_id, shop.cdn_url)
@@ -362,7 +362,7 @@ async def update_variant(
         await queries.update_variant(conn, variant_id, changes)
         job_id = None
         if await queries.refresh_prices(conn, owner["product_id"]):
-            job_id = await _product_changed(conn, owner["product_id"], ProductChange.REPRICED)
+            job_id = await product_changed(conn, owner["product_id"], ProductChange.REPRICED)
     await _hand_over(queue, job_id)
     await _invalidate(cache, *_product_keys(owner["product_id"], owner["slug"]))
     return await _staff_view(db, owner["product_id"], shop.cdn_url)
@@ -395,7 +395,7 @@ async def set_stock(
         before = await queries.lock_available(conn, sku)
         row = await queries.set_on_hand(conn, sku, on_hand)
         if row is not None and before is not None and before <= 0 < row["on_hand"] - row["reserved"]:
-            job_id = await _product_changed(conn, row["product_id"], ProductChange.RESTOCKED)
+            job_id = await product_changed(conn, row["product_id"], ProductChange.RESTOCKED)
     await _hand_over(queue, job_id)
     if row is None:
         current = await queries.fetch_stock(db, sku)

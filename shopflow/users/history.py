@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from pydantic import TypeAdapter
+
 from ..auth import interface as auth
 from ..checkout import interface as checkout
 from ..platform.db import Executor
 from . import queries
-from .models import BookAddress, BookEntry, DashboardRecord
+from .models import BookEntry, DashboardRecord
 from .service import profile_of
 
 RECENT_ORDERS = 5
+BOOK_ENTRY = TypeAdapter(BookEntry)  # the default address, as the query gives it (JSON)
 
 
 async def order_history(
@@ -40,5 +43,5 @@ async def dashboard(ex: Executor, user_id: UUID, currency: str) -> DashboardReco
         open_orders_count=orders.open_orders_count,
         lifetime_spend=orders.lifetime_spend,
         wishlist_count=mine["wishlist_count"],
-        default_address=BookEntry(**BookAddress.model_validate(address).model_dump()) if address else None,
+        default_address=BOOK_ENTRY.validate_python(address) if address else None,
     )
