@@ -14,7 +14,7 @@ from ..platform.db import Executor
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
-from . import credentials, queries, service
+from . import credentials, errors, flows, models, oauth, queries, service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims as Claims
@@ -152,3 +152,25 @@ async def recipients(ex: Executor, user_ids: Collection[UUID]) -> dict[UUID, Rec
     """The active accounts among `user_ids`, by id: those a notice may be mailed to."""
     rows = await queries.fetch_recipients(ex, list(user_ids))
     return {r["id"]: Recipient(r["email"], r["name"]) for r in rows}
+
+
+# Sign-in, registration and password reset as the API and the storefront's pages both run
+# them (limits, backoff, the guest's cart and wishlist folded in): see flows.py.
+Register = models.Register
+InvalidCredentials = errors.InvalidCredentials
+EmailTaken = errors.EmailTaken
+WeakPassword = errors.WeakPassword
+InvalidAccountToken = errors.InvalidAccountToken
+password_sign_in = flows.password_sign_in
+open_account = flows.open_account
+send_reset_link = flows.send_reset_link
+reset_password = flows.reset_password
+reset_link_usable = flows.reset_link_usable
+sign_out = flows.sign_out
+verify_email = service.verify_email
+safe_next = oauth.safe_next
+
+
+def providers(app: web.Application) -> tuple[str, ...]:
+    """The names of the providers this shop offers sign-in through ("facebook", "google")."""
+    return tuple(sorted(app[AUTH].oauth.providers))

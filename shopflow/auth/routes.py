@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
-
 from aiohttp import web
 
-from ..checkout.interface import merge_guest_cart
-from ..keys import AUTH, CHECKOUT, DB, LIMITER, REDIS, SETTINGS
+from ..keys import AUTH, DB, SETTINGS
 from ..platform.endpoint import endpoint
-from ..platform.errors import AppError
 from ..platform.jsonx import json_response
-from ..platform.ratelimit import Limit, client_ip
-from ..users.interface import fold_guest_wishlist
-from . import service
+from . import flows, service
 from .errors import OAuthFailed
 from .interface import PRINCIPAL, cookie_names, require_user, set_browser_cookies, set_oauth_state
 from .models import (
@@ -37,13 +30,6 @@ from .oauth import safe_next
 
 routes = web.RouteTableDef()
 TAGS = ("auth",)
-
-
-async def _throttle(request: web.Request, name: str, limit: Limit, subject: str | None = None) -> None:
-    """Count the request against `limit` for `subject`, by default the client's address."""
-    if subject is None:
-        subject = client_ip(request, request.app[SETTINGS].trusted_proxies)
-    await request.app[LIMITER].hit(name, subject, limit)
 
 
 def _signed_in(app: web.Application, signed: service.SignedIn, status: int = 200) -> web.Response:
@@ -69,10 +55,8 @@ def _signed_out(app: web.Application) -> web.Response:
     errors=(409, 422, 429),
 )
 async def register(request: web.Request, body: Register) -> web.Response:
-    app = request.app
-    await _throttle(request, "register", app[SETTINGS].rate_limit_register_ip)
-    signed = await service.register(app[DB], app[AUTH], app[REDIS], body.email, body.password, body.name)
-    return _signed_in(app, signed, status=201)
+    signed = await flows.open_account(request, body.email, body.password, body.name)
+    return _signed_in(request.app, signed, status=201)
 
 
 @routes.post("/api/v1/auth/login")
@@ -84,35 +68,8 @@ async def register(request: web.Request, body: Register) -> web.Response:
     errors=(401, 429),
 )
 async def login(request: web.Request, body: Login) -> web.Response:
-    app = request.app
-    settings = app[SETTINGS]
-    await _throttle(request, "login", settings.rate_limit_login_ip)
-    await _throttle(request, "login-account", settings.rate_limit_login_account, body.email.lower())
-    signed = await service.login(app[DB], app[AUTH], app[REDIS], body.email, body.password)
-    if body.cart_id is not None:
-        signed.pair.update(await _fold_cart(app, body.cart_id, signed.pair["user"]["id"]))
-    if body.wishlist_id is not None:
-        signed.pair.update(await _fold_wishlist(app, body.wishlist_id, signed.pair["user"]["id"]))
-    return _signed_in(app, signed)
-
-
-async def _fold_cart(app: web.Application, cart_id: UUID, user_id: UUID) -> dict[str, Any]:
-    """Fold a guest cart into the signed-in user's: {"cart": ...}, or {"cart_error": code} (a
-    stale or spent cart id does not stop a sign-in)."""
-    try:
-        return {"cart": await merge_guest_cart(app[CHECKOUT], cart_id, user_id)}
-    except AppError as e:
-        return {"cart_error": e.code}
-
-
-async def _fold_wishlist(app: web.Application, wishlist_id: UUID, user_id: UUID) -> dict[str, Any]:
-    """Fold a guest wishlist into the signed-in user's default one: {}, or {"wishlist_error":
-    code} (a stale, spent or someone else's list id does not stop a sign-in)."""
-    try:
-        await fold_guest_wishlist(app[DB], wishlist_id, user_id)
-    except AppError as e:
-        return {"wishlist_error": e.code}
-    return {}
+    signed = await flows.password_sign_in(request, body.email, body.password, body.cart_id, body.wishlist_id)
+    return _signed_in(request.app, signed)
 
 
 @routes.post("/api/v1/auth/refresh")
@@ -125,14 +82,14 @@ async def _fold_wishlist(app: web.Application, wishlist_id: UUID, user_id: UUID)
 )
 async def refresh(request: web.Request, body: Refresh) -> web.Response:
     app = request.app
-    await _throttle(request, "refresh", app[SETTINGS].rate_limit_refresh_ip)
+    await flows.throttle(request, "refresh", app[SETTINGS].rate_limit_refresh_ip)
     return json_response(await service.refresh(app[DB], app[AUTH], body.refresh_token))
 
 
 @routes.post("/api/v1/auth/logout")
 @endpoint(summary="End this session", tags=TAGS, status=204, guard=require_user)
 async def logout(request: web.Request) -> web.Response:
-    await service.logout(request.app[AUTH], request[PRINCIPAL])
+    await flows.sign_out(request.app, request[PRINCIPAL])
     return _signed_out(request.app)
 
 
@@ -165,11 +122,7 @@ async def session(request: web.Request) -> web.Response:
     errors=(429,),
 )
 async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
-    app = request.app
-    settings = app[SETTINGS]
-    await _throttle(request, "forgot", settings.rate_limit_forgot_ip)
-    await _throttle(request, "forgot-account", settings.rate_limit_forgot_account, body.email.lower())
-    await service.forgot_password(app[DB], app[AUTH], app[REDIS], body.email)
+    await flows.send_reset_link(request, body.email)
     detail = "If an account uses this address, a link to reset its password is on its way."
     return json_response({"detail": detail}, status=202)
 
@@ -183,9 +136,7 @@ async def forgot_password(request: web.Request, body: Forgot) -> web.Response:
     errors=(400, 422, 429),
 )
 async def reset_password(request: web.Request, body: ResetPassword) -> web.Response:
-    app = request.app
-    await _throttle(request, "forgot", app[SETTINGS].rate_limit_forgot_ip)
-    await service.reset_password(app[DB], app[AUTH], body.token, body.password)
+    await flows.reset_password(request, body.token, body.password)
     return web.Response(status=204)
 
 
@@ -214,7 +165,7 @@ async def verify_email(request: web.Request, body: VerifyEmail) -> web.Response:
 )
 async def oauth_start(request: web.Request, query: OAuthStart) -> web.Response:
     app = request.app
-    await _throttle(request, "oauth", app[SETTINGS].rate_limit_oauth_ip)
+    await flows.throttle(request, "oauth", app[SETTINGS].rate_limit_oauth_ip)
     name, next_path = request.match_info["provider"], safe_next(query.next)
     url, state = await app[AUTH].oauth.begin(
         name, next_path, cart_id=query.cart_id, wishlist_id=query.wishlist_id
@@ -269,7 +220,7 @@ async def oauth_unlink(request: web.Request) -> web.Response:
 async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Response:
     app = request.app
     settings = app[SETTINGS]
-    await _throttle(request, "oauth", settings.rate_limit_oauth_ip)
+    await flows.throttle(request, "oauth", settings.rate_limit_oauth_ip)
     oauth, name = app[AUTH].oauth, request.match_info["provider"]
     oauth.provider(name)  # an unknown provider is 404 before anything else
     if query.error:
@@ -282,10 +233,7 @@ async def oauth_callback(request: web.Request, query: OAuthCallback) -> web.Resp
     else:
         signed = await service.provider_sign_in(app[DB], app[AUTH], identity)
         set_browser_cookies(response, settings, signed)
-        if flow.cart_id is not None:
-            await _fold_cart(app, flow.cart_id, signed.pair["user"]["id"])
-        if flow.wishlist_id is not None:
-            await _fold_wishlist(app, flow.wishlist_id, signed.pair["user"]["id"])
+        await flows.fold_guest(app, signed.pair["user"]["id"], flow.cart_id, flow.wishlist_id)
     set_oauth_state(response, settings, None)
     return response
 

@@ -188,6 +188,11 @@ async def reset_password(db: Database, auth: Auth, token: str, password: str) ->
     await auth.backoff.succeeded(email)
 
 
+async def reset_token_usable(db: Database, token: str) -> bool:
+    """Whether a reset link's token would still set a password (nothing is spent)."""
+    return bool(token) and await queries.usable_account_token(db, _token_hash(token), RESET_PASSWORD)
+
+
 async def verify_email(db: Database, token: str) -> None:
     """Confirm the address a verification link was sent to, or, for an email change's link,
     make the new address the account's (409 if another account took it meanwhile); the token

@@ -36,6 +36,7 @@ async def error_page(request: web.Request, problem: AppError) -> web.Response:
         {"status": status, "title": problem.title, "message": message},
         status=status,
         theme=cookie_theme(request),
+        look_up=status < 500,  # who is signed in, unless what failed may be what says so
     )
     response.headers.update(problem.headers)
     return response

@@ -6,8 +6,6 @@ from typing import Any
 
 from aiohttp import web
 
-from ..keys import DB
-from ..users import interface as users
 from . import csrf
 from .render import render
 
@@ -18,10 +16,7 @@ async def page(
     """The template rendered for the visitor, with `csrf_token` (forms use `csrf_input()`);
     a `private` page (a cart, an address, an order) is kept by no cache."""
     who = await csrf.visitor(request)
-    theme = (await users.theme(request.app[DB], who.claims.user_id)).value if who.claims else None
-    response = await render(
-        request, template, {"csrf_token": who.token, **context}, status=status, theme=theme
-    )
+    response = await render(request, template, {"csrf_token": who.token, **context}, status=status)
     csrf.remember(response, request)
     if private:
         response.headers["Cache-Control"] = "no-store"

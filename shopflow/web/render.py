@@ -5,21 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp_jinja2
 import jinja2
-import redis.exceptions
 from aiohttp import web
 
-from ..auth.interface import cookie_names, optional_user
+from ..auth.interface import Claims
 from ..keys import DB, SETTINGS, WEB_ASSETS
-from ..platform.errors import AppError
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
-from .csrf import csrf_input
+from .csrf import VISITOR, csrf_input, visitor
 
 THEME_COOKIE = "theme"
+# The account-access pages: the header's "Sign in" link does not come back to these.
+ACCOUNT_DOORS = ("/signin", "/register", "/forgot-password", "/reset-password", "/verify-email")
 THEMES = frozenset(users.Theme)
 SHOP_NAME = "ShopFlow"
 # Currencies whose minor unit is the unit itself (ISO 4217 exponent 0); the rest have cents.
@@ -84,16 +85,18 @@ def cookie_theme(request: web.Request) -> str:
     return theme if theme in THEMES else users.Theme.SYSTEM.value
 
 
-async def theme_of(request: web.Request) -> str:
+async def theme_of(request: web.Request, claims: Claims | None) -> str:
     """The signed-in customer's chosen theme, else the guest's cookie, else the system's."""
-    if request.cookies.get(cookie_names(request.app[SETTINGS])[0]):
-        try:
-            claims = await optional_user(request)
-        except (AppError, redis.exceptions.RedisError):  # an ended session, or Redis down: a guest
-            claims = None
-        if claims is not None:
-            return (await users.theme(request.app[DB], claims.user_id)).value
+    if claims is not None:
+        return (await users.theme(request.app[DB], claims.user_id)).value
     return cookie_theme(request)
+
+
+def signin_url(request: web.Request) -> str:
+    """The sign-in page, coming back to this page afterwards (when it is one to come back to)."""
+    if request.method != "GET" or request.path.startswith(ACCOUNT_DOORS):
+        return "/signin"
+    return "/signin?" + urlencode({"next": request.path_qs})
 
 
 def canonical_url(request: web.Request, path: str | None = None) -> str:
@@ -107,14 +110,25 @@ async def render(
     *,
     status: int = 200,
     theme: str | None = None,
+    look_up: bool = True,
 ) -> web.Response:
-    """A page: the template with what every page shows (theme, canonical link, search text)."""
+    """A page: the template with what every page shows (theme, canonical link, search text,
+    whether someone is signed in). Who is at the browser is looked up once per request; with
+    `look_up` False (an error page that must show with Redis down) only if already known."""
+    who = request.get(VISITOR)
+    if who is None and look_up:
+        who = await visitor(request)
+    claims = who.claims if who is not None else None
     shared: dict[str, Any] = {
-        "theme": theme or await theme_of(request),
+        "theme": theme or await theme_of(request, claims),
         "canonical": canonical_url(request),
         "q": "",
         "nav": [],
+        "signed_in": claims is not None,
+        "signin_url": signin_url(request),
     }
+    if who is not None and claims is not None:
+        shared["csrf_token"] = who.token  # the header's sign-out form
     response = await aiohttp_jinja2.render_template_async(
         template, request, {**shared, **context}, status=status
     )
