@@ -96,6 +96,17 @@ async def theme_of(request: web.Request) -> str:
     return cookie_theme(request)
 
 
+def count_cookie_name(settings: Settings) -> str:
+    return f"{'' if settings.dev else '__Host-'}shopflow_items"
+
+
+def cart_count(request: web.Request) -> int:
+    """The header's count of items in the cart, from the cookie the cart's pages keep (so that
+    no page but the cart's reads a cart for it)."""
+    text = request.cookies.get(count_cookie_name(request.app[SETTINGS]), "")
+    return int(text) if text.isdigit() and len(text) <= 5 else 0
+
+
 def canonical_url(request: web.Request, path: str | None = None) -> str:
     return request.app[SETTINGS].public_url.rstrip("/") + (path if path is not None else request.path)
 
@@ -114,6 +125,7 @@ async def render(
         "canonical": canonical_url(request),
         "q": "",
         "nav": [],
+        "cart_count": cart_count(request),
     }
     response = await aiohttp_jinja2.render_template_async(
         template, request, {**shared, **context}, status=status
