@@ -85,9 +85,7 @@ async def _form_page(
     book = await _book_of(request)
     country = next((a.country for a in book if str(a.id) == form.values["shipping_address_id"]), None)
     totals = co.pricing.totals(cart.subtotal.amount, country or form.values["country"])
-    offered = [p for p in PAGE_PROVIDERS if p in co.payments.providers]
-    if "stripe" in offered and not stripe_ready(settings, co):
-        offered.remove("stripe")
+    offered = _offered(request)
     context = {
         "cart": cart,
         "values": form.values,
@@ -103,6 +101,16 @@ async def _form_page(
     response = await page(request, "checkout.html", context, status=status, private=True)
     response.headers["Content-Security-Policy"] = checkout_security_policy(settings, co)
     return response
+
+
+def _offered(request: web.Request) -> list[str]:
+    """The ways to pay this page offers: the shop's, but cards only with Stripe.js's key."""
+    co, settings = request.app[CHECKOUT], request.app[SETTINGS]
+    return [
+        p
+        for p in PAGE_PROVIDERS
+        if p in co.payments.providers and (p != "stripe" or stripe_ready(settings, co))
+    ]
 
 
 async def _book_of(request: web.Request) -> list[users.BookEntry]:
@@ -161,6 +169,8 @@ async def place(request: web.Request) -> web.Response:
     form = read_form(posted, _default_country(co))
     if posted.get("step") == "update":  # the country changed: shipping and tax again
         return await _form_page(request, cart, form)
+    if form.values["payment_provider"] not in _offered(request):
+        form.errors.setdefault("payment_provider", MESSAGES["payment_provider"])
     parsed = checkout_request(form)
     if isinstance(parsed, CheckoutForm):
         return await _form_page(request, cart, parsed, status=422)

@@ -18,6 +18,7 @@ from shopflow.platform.settings import Settings
 from tests.checkout.conftest import pay_with_card, paypal_server, stripe_server
 from tests.providers import paypal, stripe
 from tests.providers.paypal import PayPalServer
+from tests.web.browser import Chromium, Look
 from tests.web.test_cart import GOOD, Browser, add_to_cart, errors_of, linen, signed_in_browser
 
 __all__ = ["linen", "paypal_server", "stripe_server"]  # fixtures this module uses
@@ -233,3 +234,94 @@ async def test_a_cancelled_paypal_approval_offers_to_pay_again(
     # approving without the capture having happened: the order page says it is not paid
     await ada.get("/checkout/paypal?order=not-an-id", status=404)
     assert await db.fetchval("SELECT status FROM orders") == "pending_payment"
+
+
+# In a real browser (Debian's chromium): the cart's JavaScript, and the card step's Stripe.js.
+
+
+async def count(page: Any) -> str:
+    """The header's cart count, as read out."""
+    return " ".join((await page.text_content("#cart-count") or "").split())
+
+
+async def live_says(page: Any, text: str) -> None:
+    await page.wait_for_function("t => document.getElementById('live').textContent === t", arg=text)
+
+
+async def test_cart_changes_are_counted_and_announced_and_stepped_by_keyboard(
+    chromium: Chromium, storefront: str
+) -> None:
+    async def shop() -> list[str]:
+        async with chromium.page(storefront, Look()) as (page, problems):
+            await page.goto("/p/red-ceramic-mug")
+            assert await count(page) == ""
+            await page.get_by_role("button", name="Add to cart").click()
+            await live_says(page, "Added to your cart.")
+            assert page.url.endswith("/p/red-ceramic-mug")  # stayed on the product
+            assert await count(page) == "(1 item)"
+            await page.get_by_role("link", name="View your cart").click()
+            await page.wait_for_url("**/cart")
+            more = page.get_by_role("button", name="One more Red Ceramic Mug")
+            await more.focus()
+            await page.keyboard.press("Enter")
+            await live_says(page, "Your cart has been updated.")
+            assert await page.input_value("input[name=quantity]") == "2"
+            assert await count(page) == "(2 items)"
+            assert await page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+                "One more Red Ceramic Mug"
+            )  # focus kept where it was, on the new page content
+            await page.keyboard.press("Shift+Tab")
+            await page.keyboard.press("Shift+Tab")
+            assert await page.evaluate("document.activeElement.getAttribute('aria-label')") == (
+                "One less Red Ceramic Mug"
+            )
+            for left in ("1", "0"):
+                await page.keyboard.press("Space")
+                if left == "1":
+                    quantity = "() => document.querySelector('input[name=quantity]').value === '1'"
+                    await page.wait_for_function(quantity)
+            await live_says(page, "The item has been removed.")
+            assert "Your cart is empty" in await page.inner_text("main")
+            assert await count(page) == ""
+            assert await page.evaluate("document.activeElement.tagName") == "H1"
+            await page.reload()
+            assert await count(page) == ""
+            return await problems.collect(page)
+
+    assert await chromium.run(shop()) == []
+
+
+async def test_without_javascript_the_cart_forms_post_as_before(chromium: Chromium, storefront: str) -> None:
+    async def shop() -> str:
+        async with chromium.page(storefront, Look(javascript=False, device="mobile")) as (page, _):
+            await page.goto("/p/red-ceramic-mug")
+            await page.get_by_role("button", name="Add to cart").click()
+            await page.wait_for_url("**/cart?notice=added")
+            assert await page.locator("button.step").count() == 0
+            return await count(page)
+
+    assert await chromium.run(shop()) == "(1 item)"
+
+
+async def test_the_card_step_mounts_stripe_js_under_its_csp(
+    chromium: Chromium, storefront: str, stripe_server: str
+) -> None:
+    async def pay() -> list[str]:
+        async with chromium.page(storefront, Look()) as (page, problems):
+            await page.goto("/p/red-ceramic-mug")
+            await page.get_by_role("button", name="Add to cart").click()
+            await live_says(page, "Added to your cart.")
+            await page.goto("/checkout")
+            for field, value in GOOD.items():
+                if field not in ("country", "payment_provider", "line2", "region"):
+                    await page.fill(f"#f-{field}", value)
+            await page.select_option("#f-country", "GB")
+            await page.check("#pay-stripe")
+            await page.get_by_role("button", name=re.compile("^Place order")).click()
+            await page.wait_for_url(re.compile(r"/orders/[0-9a-f-]{36}/pay\?token="))
+            # localstripe's Stripe.js has no Payment Element: its card Element is mounted instead
+            await page.wait_for_selector("#payment-element input[placeholder=number]")
+            assert await page.is_enabled("#pay-button") and await page.is_visible("#stripe-pay")
+            return await problems.collect(page)
+
+    assert await chromium.run(pay()) == []
