@@ -65,6 +65,7 @@ from .web import assets as web_assets
 from .web import cart as web_cart
 from .web import checkout as web_checkout
 from .web import pages as web_pages
+from .web import pay as web_pay
 from .web import signin as web_signin
 from .web.errors import pages_middleware
 from .web.render import setup_templates, with_assets
@@ -267,6 +268,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app.router.add_routes(web_cart.routes)
     app.router.add_routes(web_checkout.routes)
     app.router.add_routes(web_signin.routes)
+    app.router.add_routes(web_pay.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

@@ -5,12 +5,14 @@ from __future__ import annotations
 from .carts import Caller, add_item, merge_guest_cart, open_cart, set_quantity, show_cart
 from .context import Checkout
 from .errors import (
+    AddressNotInBook,
     CartClosed,
     CartItemNotFound,
     CartNotFound,
     EmptyCart,
     InvalidTransition,
     OutOfStock,
+    ProviderRefused,
     ProviderUnavailable,
     QuantityLimit,
     UnavailableItems,
@@ -26,6 +28,8 @@ from .history import (
 from .models import Cart, CheckoutRequest, Order, OrderStatus
 from .order_views import visible_order
 from .orders import NOT_SHIPPED, cancel
+from .paying import confirm_payment, payment_step
+from .paypal_provider import NotApproved
 from .privacy import (
     ERASED_EMAIL,
     ErasedOrders,
@@ -36,11 +40,12 @@ from .privacy import (
     open_cart_of,
 )
 from .records import CartRecord, Money, OrderRecord, PlacedRecord
-from .service import checkout
+from .service import capture, checkout
 
 __all__ = [
     "ERASED_EMAIL",
     "NOT_SHIPPED",
+    "AddressNotInBook",
     "Caller",
     "Cart",
     "CartClosed",
@@ -56,11 +61,13 @@ __all__ = [
     "ExportedOrderRecord",
     "InvalidTransition",
     "Money",
+    "NotApproved",
     "Order",
     "OrderRecord",
     "OrderStatus",
     "OutOfStock",
     "PlacedRecord",
+    "ProviderRefused",
     "ProviderUnavailable",
     "QuantityLimit",
     "RefundRecord",
@@ -70,13 +77,16 @@ __all__ = [
     "adopt_guest_orders",
     "anonymise_orders",
     "cancel",
+    "capture",
     "checkout",
+    "confirm_payment",
     "customer_orders",
     "customer_overview",
     "exported_orders",
     "merge_guest_cart",
     "open_cart",
     "open_cart_of",
+    "payment_step",
     "set_quantity",
     "show_cart",
     "visible_order",

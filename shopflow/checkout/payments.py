@@ -54,6 +54,10 @@ class Provider(Protocol):
 
     async def status(self, ref: str) -> ProviderState: ...
 
+    async def payable(self, ref: str) -> Started:
+        """What the buyer pays a started payment with, asked again (a later pay step, a retry)."""
+        ...
+
 
 class Manual:
     """No keys and no money moving: staff mark orders paid (the embedded default, demos)."""
@@ -74,6 +78,9 @@ class Manual:
 
     async def status(self, ref: str) -> ProviderState:
         return ProviderState.PENDING  # only staff know
+
+    async def payable(self, ref: str) -> Started:
+        return Started(ref=None)
 
 
 class Payments:

@@ -129,11 +129,13 @@ class PayPal:
             },
             request_id=f"order-{charge.order_id}",
         )
-        approve = next(
-            (link["href"] for link in order.get("links", []) if link["rel"] in ("approve", "payer-action")),
-            None,
-        )
-        return Started(ref=order["id"], approve_url=approve)
+        return Started(ref=order["id"], approve_url=_approve_url(order))
+
+    async def payable(self, ref: str) -> Started:
+        """Where the buyer approves the payment again, while PayPal still waits for them."""
+        order = await self._api("GET", f"/v2/checkout/orders/{ref}")
+        waiting = order.get("status") in ("CREATED", "PAYER_ACTION_REQUIRED")
+        return Started(ref=ref, approve_url=_approve_url(order) if waiting else None)
 
     async def capture(self, ref: str) -> None:
         """Take the money the buyer approved; a second call changes nothing."""
@@ -202,6 +204,11 @@ class PayPal:
         if answer.get("verification_status") != "SUCCESS":
             raise BadWebhook("PayPal did not confirm the webhook signature")
         return event
+
+
+def _approve_url(order: dict[str, Any]) -> str | None:
+    links = order.get("links", [])
+    return next((link["href"] for link in links if link.get("rel") in ("approve", "payer-action")), None)
 
 
 def _captures(order: dict[str, Any]) -> list[dict[str, Any]]:

@@ -90,6 +90,12 @@ class Stripe:
             return ProviderState.CANCELLED
         return ProviderState.FAILED if intent.last_payment_error else ProviderState.PENDING
 
+    async def payable(self, ref: str) -> Started:
+        """The PaymentIntent's client_secret again, for Stripe.js on the pay step."""
+        with _answers():
+            intent = await self.intents.retrieve_async(ref)
+        return Started(ref=intent.id, client_secret=intent.client_secret)
+
     def event(self, payload: bytes, signature: str) -> dict[str, Any]:
         """The event, if Stripe signed it for our endpoint in the last five minutes."""
         try:

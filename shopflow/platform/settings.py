@@ -160,6 +160,10 @@ class Settings(BaseSettings):
     reconcile_after: int = Field(10, ge=1)  # minutes before the provider is asked about an unpaid order
     # Stripe: offered once SHOPFLOW_STRIPE_SECRET_KEY and SHOPFLOW_STRIPE_WEBHOOK_SECRET are set.
     stripe_api_base: str = "https://api.stripe.com"
+    # The storefront's card step loads Stripe.js from here (only on that step) with this key;
+    # without the key the storefront offers no card payment. Tests point it at localstripe.
+    stripe_publishable_key: str = ""
+    stripe_js_url: str = "https://js.stripe.com/v3/"
     # PayPal: offered once the client id, SHOPFLOW_PAYPAL_CLIENT_SECRET and the webhook id are set.
     paypal_api_base: str = "https://api-m.paypal.com"  # sandbox: https://api-m.sandbox.paypal.com
     paypal_client_id: str = ""
@@ -208,6 +212,13 @@ class Settings(BaseSettings):
         if not v or list(v) != sorted(set(v)) or v[0] < 1 or v[-1] > 16383:
             raise ValueError("must be unique widths from 1 to 16383, ascending")
         return v
+
+    @field_validator("stripe_js_url")
+    @classmethod
+    def _script_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v  # kept as written: Stripe.js (and localstripe's) is at a path ending in /
 
     @field_validator("media_s3_endpoint_url", "media_cdn_url")
     @classmethod

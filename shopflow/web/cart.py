@@ -15,6 +15,7 @@ from ..platform.settings import Settings
 from . import csrf
 from .csrf import Visitor
 from .forms import page
+from .render import count_cookie_name
 
 routes = web.RouteTableDef()
 CART_PATH = "/cart"
@@ -53,6 +54,23 @@ def keep_cart(response: web.StreamResponse, request: web.Request, cart_id: UUID 
         secure=not settings.dev,
         samesite="Lax",
         max_age=request.app[CHECKOUT].cart_ttl if cart_id else 0,
+    )
+
+
+def keep_count(response: web.StreamResponse, request: web.Request, count: int) -> None:
+    """Note how many items the visitor's cart holds, for the header of every page (which then
+    reads no cart): set by every cart change and by the cart page."""
+    settings = request.app[SETTINGS]
+    if request.cookies.get(count_cookie_name(settings)) == str(count):
+        return
+    response.set_cookie(
+        count_cookie_name(settings),
+        str(count),
+        path="/",
+        httponly=True,
+        secure=not settings.dev,
+        samesite="Lax",
+        max_age=request.app[CHECKOUT].cart_ttl,
     )
 
 
@@ -130,7 +148,10 @@ async def show(request: web.Request) -> web.Response:
     notice = NOTICES.get(notice_code)
     placed = last_order(request) if notice_code == "placed" else None
     context = {"cart": cart, "notice": notice, "placed": placed, "title": "Your cart"}
-    return await page(request, "cart.html", context, private=True)
+    count = cart.item_count if cart else 0
+    response = await page(request, "cart.html", {**context, "cart_count": count}, private=True)
+    keep_count(response, request, count)
+    return response
 
 
 @routes.post(f"{CART_PATH}/items")
@@ -145,20 +166,23 @@ async def add(request: web.Request) -> web.Response:
         return to_cart("invalid")
     co, caller = request.app[CHECKOUT], caller_of(who)
     cart_id = None if who.claims else guest_cart_id(request)
+    cart = None
     try:
         if cart_id is not None:
             try:
-                await checkout.add_item(co, cart_id, caller, variant_id, quantity)
+                cart = await checkout.add_item(co, cart_id, caller, variant_id, quantity)
             except (checkout.CartNotFound, checkout.CartClosed):
                 cart_id = None  # expired or checked out: a new cart
         if cart_id is None:
             cart_id = (await checkout.open_cart(co, caller)).id
-            await checkout.add_item(co, cart_id, caller, variant_id, quantity)
+            cart = await checkout.add_item(co, cart_id, caller, variant_id, quantity)
     except checkout.QuantityLimit:
         return to_cart("limit")
     except checkout.UnknownVariant:
         return to_cart("unavailable")
     response = to_cart("added")
+    if cart is not None:
+        keep_count(response, request, cart.item_count)
     if who.claims is None:
         keep_cart(response, request, cart_id)
     return response
@@ -178,10 +202,12 @@ async def _change(request: web.Request, removing: bool) -> web.Response:
         return to_cart("gone")
     co = request.app[CHECKOUT]
     try:
-        await checkout.set_quantity(co, cart.id, caller_of(who), item_id, quantity)
+        cart = await checkout.set_quantity(co, cart.id, caller_of(who), item_id, quantity)
     except (checkout.CartItemNotFound, checkout.CartNotFound, checkout.CartClosed):
         return to_cart("gone")
-    return to_cart("removed" if quantity == 0 else "updated")
+    response = to_cart("removed" if quantity == 0 else "updated")
+    keep_count(response, request, cart.item_count)
+    return response
 
 
 @routes.post(CART_PATH + "/items/{item}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -14,7 +15,9 @@ from ..platform.countries import COUNTRIES
 
 ADDRESS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 OPTIONAL = frozenset({"line2", "region", "phone"})
-FIELDS = ("email", *ADDRESS, "payment_provider")
+BOOK = ("shipping_address_id", "billing_address_id")  # addresses of a signed-in customer's book
+NEW = "new"  # shipping_address_id: the address typed on the form
+FIELDS = ("email", *ADDRESS, "payment_provider", *BOOK)
 COUNTRY_CODES = tuple(sorted(COUNTRIES))
 MESSAGES = {
     "email": "Enter an email address, like name@example.com.",
@@ -27,6 +30,8 @@ MESSAGES = {
     "country": "Choose a country from the list.",
     "phone": "Enter a phone number: digits, spaces and + ( ) - . / only.",
     "payment_provider": "Choose how to pay.",
+    "shipping_address_id": "Choose one of your addresses, or enter a new one.",
+    "billing_address_id": "Choose one of your addresses, or the shipping address.",
 }
 
 
@@ -48,15 +53,36 @@ def read_form(posted: Mapping[str, str], default_country: str) -> CheckoutForm:
     return CheckoutForm(values, errors)
 
 
+def book_choice(value: str) -> UUID | None:
+    """The book address a radio button or a select names: None for a new one (or none)."""
+    if value in ("", NEW):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        raise ValueError(value) from None
+
+
+def _book_ids(values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    """The request's `*_address_id` fields from the form's choices; a wrong one is an error."""
+    chosen: dict[str, Any] = {}
+    for name in BOOK:
+        try:
+            chosen[name] = book_choice(values[name])
+        except ValueError:
+            errors.setdefault(name, MESSAGES[name])
+    return chosen
+
+
 def checkout_request(form: CheckoutForm) -> CheckoutRequest | CheckoutForm:
     """The request checkout takes, or the form with a message on every field that is wrong."""
     values, errors = form.values, dict(form.errors)
-    address: dict[str, Any] = {name: values[name] for name in ADDRESS if values[name] or name not in OPTIONAL}
-    body = {
-        "email": values["email"],
-        "shipping_address": address,
-        "payment_provider": values["payment_provider"],
-    }
+    body: dict[str, Any] = {"email": values["email"], "payment_provider": values["payment_provider"]}
+    body.update({name: found for name, found in _book_ids(values, errors).items() if found})
+    if "shipping_address_id" not in body:
+        body["shipping_address"] = {
+            name: values[name] for name in ADDRESS if values[name] or name not in OPTIONAL
+        }
     try:
         request = CheckoutRequest.model_validate(body)
     except ValidationError as e:

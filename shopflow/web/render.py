@@ -99,6 +99,17 @@ def signin_url(request: web.Request) -> str:
     return "/signin?" + urlencode({"next": request.path_qs})
 
 
+def count_cookie_name(settings: Settings) -> str:
+    return f"{'' if settings.dev else '__Host-'}shopflow_items"
+
+
+def cart_count(request: web.Request) -> int:
+    """The header's count of items in the cart, from the cookie the cart's pages keep (so that
+    no page but the cart's reads a cart for it)."""
+    text = request.cookies.get(count_cookie_name(request.app[SETTINGS]), "")
+    return int(text) if text.isdigit() and len(text) <= 5 else 0
+
+
 def canonical_url(request: web.Request, path: str | None = None) -> str:
     return request.app[SETTINGS].public_url.rstrip("/") + (path if path is not None else request.path)
 
@@ -126,6 +137,7 @@ async def render(
         "nav": [],
         "signed_in": claims is not None,
         "signin_url": signin_url(request),
+        "cart_count": cart_count(request),
     }
     if who is not None and claims is not None:
         shared["csrf_token"] = who.token  # the header's sign-out form
