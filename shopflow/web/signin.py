@@ -13,11 +13,12 @@ from uuid import UUID
 from aiohttp import web
 
 from ..auth import interface as auth
-from ..keys import DB, SETTINGS
+from ..checkout import interface as checkout
+from ..keys import CHECKOUT, DB, SETTINGS
 from ..platform.errors import AppError, RateLimited, Unavailable
 from ..platform.settings import Settings
 from . import csrf
-from .cart import guest_cart_id, keep_cart
+from .cart import guest_cart_id, keep_cart, keep_count
 from .forms import page
 from .signin_form import (
     EMAIL_MAX,
@@ -117,6 +118,8 @@ async def _signed_in(request: web.Request, who: csrf.Visitor, signed: Any, nxt: 
     response = _see_other(nxt)
     auth.set_browser_cookies(response, request.app[SETTINGS], signed)
     _forget_guest(response, request)
+    cart = await checkout.open_cart_of(request.app[CHECKOUT], UUID(str(signed.pair["user"]["id"])))
+    keep_count(response, request, cart.item_count if cart else 0)  # the account's cart, in the header
     return response
 
 
@@ -241,6 +244,7 @@ async def signout(request: web.Request) -> web.Response:
         await csrf.checked_form(request)
         await auth.sign_out(request.app, who.claims)
     auth.set_browser_cookies(response, request.app[SETTINGS], None)
+    keep_count(response, request, 0)
     return response
 
 
