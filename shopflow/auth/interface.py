@@ -14,7 +14,7 @@ from ..platform.db import Executor
 from ..platform.endpoint import guard
 from ..platform.errors import Forbidden
 from ..platform.settings import Settings
-from . import credentials, queries, service
+from . import credentials, errors, queries, service
 from .errors import CsrfFailed, InvalidToken
 from .service import SignedIn, authenticate, authenticate_cookie
 from .tokens import Claims as Claims
@@ -152,3 +152,9 @@ async def recipients(ex: Executor, user_ids: Collection[UUID]) -> dict[UUID, Rec
     """The active accounts among `user_ids`, by id: those a notice may be mailed to."""
     rows = await queries.fetch_recipients(ex, list(user_ids))
     return {r["id"]: Recipient(r["email"], r["name"]) for r in rows}
+
+
+# What the storefront's account pages tell apart.
+WrongPassword = errors.WrongPassword
+EmailTaken = errors.EmailTaken
+WeakPassword = errors.WeakPassword
