@@ -8,16 +8,14 @@ from typing import Any
 
 import aiohttp_jinja2
 import jinja2
-import redis.exceptions
 from aiohttp import web
 
-from ..auth.interface import cookie_names, optional_user
+from ..auth.interface import cookie_names
 from ..keys import DB, SETTINGS, WEB_ASSETS
-from ..platform.errors import AppError
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
-from .csrf import csrf_input
+from .csrf import csrf_input, remember, visitor
 
 THEME_COOKIE = "theme"
 THEMES = frozenset(users.Theme)
@@ -87,10 +85,7 @@ def cookie_theme(request: web.Request) -> str:
 async def theme_of(request: web.Request) -> str:
     """The signed-in customer's chosen theme, else the guest's cookie, else the system's."""
     if request.cookies.get(cookie_names(request.app[SETTINGS])[0]):
-        try:
-            claims = await optional_user(request)
-        except (AppError, redis.exceptions.RedisError):  # an ended session, or Redis down: a guest
-            claims = None
+        claims = (await visitor(request)).claims  # an ended session, or Redis down: a guest
         if claims is not None:
             return (await users.theme(request.app[DB], claims.user_id)).value
     return cookie_theme(request)
@@ -114,10 +109,14 @@ async def render(
         "canonical": canonical_url(request),
         "q": "",
         "nav": [],
+        "here": request.path_qs,  # where the footer's theme form comes back to
     }
+    if "csrf_token" not in context:  # the footer's theme form carries it on every page
+        shared["csrf_token"] = (await visitor(request)).token
     response = await aiohttp_jinja2.render_template_async(
         template, request, {**shared, **context}, status=status
     )
+    remember(response, request)
     return response
 
 
