@@ -457,7 +457,7 @@ AXE_PAGES = [
 ]
 
 
-async def test_axe_finds_nothing_on_the_account_pages_in_either_theme(
+async def test_axe_finds_nothing_on_the_account_pages_in_either_theme_nor_a_sideways_scroll(
     client: Any, app: web.Application, chromium: Chromium, storefront: str, shop: Catalog
 ) -> None:
     from axe_playwright_python.async_playwright import Axe
@@ -486,6 +486,8 @@ async def test_axe_finds_nothing_on_the_account_pages_in_either_theme(
                 resp = await page.goto(path, wait_until="load")
                 assert resp is not None and resp.status == 200 and page.url.endswith(path), path
                 assert await page.locator("html").get_attribute("data-theme") == look.scheme
+                wide = await page.evaluate("document.documentElement.scrollWidth > innerWidth")
+                assert not wide, f"{path} scrolls sideways on {look.device}"
                 results = await axe.run(page, options=options)
                 assert len(results.response["passes"]) > 10, path
                 found += [
@@ -501,6 +503,6 @@ async def test_axe_finds_nothing_on_the_account_pages_in_either_theme(
         body = {"theme": theme, "language": "en", "currency": "USD", "marketing_opt_in": False}
         resp = await client.put("/api/v1/me/preferences", json=body, headers=browser.bearer)
         assert resp.status == 200
-        for device in ["desktop", "mobile"]:
+        for device in ["desktop", "mobile", "narrow"]:
             look = Look(scheme=theme, device=device)  # type: ignore[arg-type]
             assert await chromium.run(audit(look)) == []
