@@ -61,6 +61,7 @@ from .platform.settings import Settings, SettingsError, load_settings
 from .users import history_routes as users_history_routes
 from .users import privacy_routes, wishlist_routes
 from .users import routes as users_routes
+from .web import account as web_account
 from .web import assets as web_assets
 from .web import cart as web_cart
 from .web import checkout as web_checkout
@@ -269,6 +270,7 @@ def create_app(settings: Settings | None = None, *, metrics_dir: Path | None = N
     app.router.add_routes(web_checkout.routes)
     app.router.add_routes(web_signin.routes)
     app.router.add_routes(web_pay.routes)
+    app.router.add_routes(web_account.routes)
     app.cleanup_ctx.append(health.openapi_ctx)
     if metrics_dir is not None:
         app.cleanup_ctx.append(metrics_group_ctx(metrics_dir))

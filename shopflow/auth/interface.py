@@ -174,3 +174,6 @@ safe_next = oauth.safe_next
 def providers(app: web.Application) -> tuple[str, ...]:
     """The names of the providers this shop offers sign-in through ("facebook", "google")."""
     return tuple(sorted(app[AUTH].oauth.providers))
+
+
+WrongPassword = errors.WrongPassword

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from aiohttp import web
+
+from ..keys import AUTH, DB, LIMITER, REDIS, SETTINGS
 from ..platform.addresses import Address
 from ..platform.db import Executor
-from . import queries
+from . import addresses, errors, history, models, privacy, queries, service, wishlists
 from .addresses import address_of, book_entry
 from .models import BookEntry, DefaultKind, Theme
 from .wishlists import fold_guest_wishlist
@@ -44,3 +47,75 @@ async def theme(ex: Executor, user_id: UUID) -> Theme:
 async def address_book(ex: Executor, user_id: UUID) -> list[BookEntry]:
     """The user's saved addresses, newest first (at most MAX_ADDRESSES), for checkout to offer."""
     return [book_entry(row) for row in await queries.fetch_addresses(ex, user_id)]
+
+
+# The signed-in customer's own account, for the storefront's pages (the API's routes call the
+# same functions).
+
+
+def credentials(app: web.Application) -> service.Credentials:
+    """What email and password changes work with, from the app."""
+    settings = app[SETTINGS]
+    return service.Credentials(
+        app[DB],
+        app[AUTH],
+        app[REDIS],
+        app[LIMITER],
+        settings.rate_limit_login_account,
+        settings.rate_limit_forgot_account,
+    )
+
+
+def shelf(app: web.Application) -> wishlists.Shelf:
+    """What the wishlists work with, from the app."""
+    settings = app[SETTINGS]
+    return wishlists.Shelf(app[DB], settings.media_cdn_url, settings.cart_ttl, settings.public_url)
+
+
+Credentials = service.Credentials
+profile = service.profile
+update_profile = service.update_profile
+preferences = service.preferences
+put_preferences = service.put_preferences
+set_theme = service.set_theme
+change_email = service.change_email
+change_password = service.change_password
+list_addresses = addresses.list_addresses
+add_address = addresses.add_address
+update_address = addresses.update_address
+delete_address = addresses.delete_address
+dashboard = history.dashboard
+order_history = history.order_history
+erase_account = privacy.erase_account
+Shelf = wishlists.Shelf
+Notices = wishlists.Notices
+default_list = wishlists.default_list
+lists = wishlists.lists
+show_list = wishlists.show_list
+add_to_default = wishlists.add_to_default
+remove_from_default = wishlists.remove_from_default
+create_guest_list = wishlists.create_guest_list
+add_item = wishlists.add_item
+remove_item = wishlists.remove_item
+
+MAX_ADDRESSES = models.MAX_ADDRESSES
+ProfilePatch = models.ProfilePatch
+EmailChange = models.EmailChange
+PasswordChange = models.PasswordChange
+PreferencesIn = models.PreferencesIn
+NewBookAddress = models.NewBookAddress
+BookAddressPatch = models.BookAddressPatch
+ProfileRecord = models.ProfileRecord
+PreferencesRecord = models.PreferencesRecord
+DashboardRecord = models.DashboardRecord
+ItemsPage = models.ItemsPage
+WishlistRecord = models.WishlistRecord
+
+AccountGone = errors.AccountGone
+AddressBookFull = errors.AddressBookFull
+AddressNotFound = errors.AddressNotFound
+PasswordRequired = errors.PasswordRequired
+ReauthenticationRequired = errors.ReauthenticationRequired
+WishlistNotFound = errors.WishlistNotFound
+UnknownProduct = errors.UnknownProduct
+WishlistFull = errors.WishlistFull

@@ -7,12 +7,12 @@ from uuid import UUID
 
 from aiohttp import web
 
-from ..auth import interface as auth
 from ..auth.interface import PRINCIPAL, require_user
-from ..keys import AUTH, DB, LIMITER, REDIS, SETTINGS
+from ..keys import DB, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response
 from . import addresses, service
+from .interface import credentials
 from .models import (
     Accepted,
     AddressBook,
@@ -49,13 +49,6 @@ async def update_profile(request: web.Request, body: ProfilePatch) -> web.Respon
     return json_response(await service.update_profile(request.app[DB], request[PRINCIPAL].user_id, body))
 
 
-async def _throttle_password_checks(request: web.Request) -> None:
-    """Password checks of one account count against the login's per-account limit."""
-    settings = request.app[SETTINGS]
-    subject = str(request[PRINCIPAL].user_id)
-    await request.app[LIMITER].hit("password-check", subject, settings.rate_limit_login_account)
-
-
 @routes.post("/api/v1/me/email")
 @endpoint(
     summary="Change the email address: a link goes to the new address (the change happens when it"
@@ -69,10 +62,8 @@ async def _throttle_password_checks(request: web.Request) -> None:
     errors=(403, 409, 429),
 )
 async def change_email(request: web.Request, body: EmailChange) -> web.Response:
-    app, user_id = request.app, request[PRINCIPAL].user_id
-    await _throttle_password_checks(request)
-    await app[LIMITER].hit("email-change", str(user_id), app[SETTINGS].rate_limit_forgot_account)
-    await auth.request_email_change(app[DB], app[AUTH], app[REDIS], user_id, body.password, body.new_email)
+    user_id = request[PRINCIPAL].user_id
+    await service.change_email(credentials(request.app), user_id, body.password, body.new_email)
     detail = f"A link to confirm the change is on its way to {body.new_email}."
     return json_response({"detail": detail}, status=202)
 
@@ -87,16 +78,9 @@ async def change_email(request: web.Request, body: EmailChange) -> web.Response:
     errors=(403, 422, 429),  # 422: a new password that is too common
 )
 async def change_password(request: web.Request, body: PasswordChange) -> web.Response:
-    app, claims = request.app, request[PRINCIPAL]
-    await _throttle_password_checks(request)
-    await auth.change_password(
-        app[DB],
-        app[AUTH],
-        app[REDIS],
-        claims.user_id,
-        claims.session_id,
-        body.current_password,
-        body.new_password,
+    claims = request[PRINCIPAL]
+    await service.change_password(
+        credentials(request.app), claims.user_id, claims.session_id, body.current_password, body.new_password
     )
     return web.Response(status=204)
 

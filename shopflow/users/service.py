@@ -8,12 +8,15 @@ preferences its `preferences` row.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+from arq.connections import ArqRedis
 
 from ..auth import interface as auth
 from ..platform.db import Database
+from ..platform.ratelimit import Limit, RateLimiter
 from . import queries
 from .errors import AccountGone
 from .models import (
@@ -93,3 +96,45 @@ async def put_preferences(db: Database, user_id: UUID, body: PreferencesIn) -> P
     except asyncpg.ForeignKeyViolationError:  # erased while the request ran
         raise AccountGone("the account is gone") from None
     return _preferences(row)
+
+
+async def set_theme(db: Database, user_id: UUID, theme: Theme, shop_currency: str) -> PreferencesRecord:
+    """Choose the storefront's theme; the other preferences stay (their defaults, if never set)."""
+    now = await preferences(db, user_id, shop_currency)
+    chosen = PreferencesIn(
+        theme=theme, language=now.language, currency=now.currency, marketing_opt_in=now.marketing_opt_in
+    )
+    return await put_preferences(db, user_id, chosen)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What changing a signed-in account's email address or password works with: auth, and
+    the limits those password checks count against."""
+
+    db: Database
+    auth: auth.Auth
+    queue: ArqRedis
+    limiter: RateLimiter
+    password_checks: Limit  # per account: the sign-in form's limit
+    email_changes: Limit  # links mailed per account: the forgotten-password form's limit
+
+
+async def _check_password_allowed(c: Credentials, user_id: UUID) -> None:
+    """Password checks of one account count against the login's per-account limit (429)."""
+    await c.limiter.hit("password-check", str(user_id), c.password_checks)
+
+
+async def change_email(c: Credentials, user_id: UUID, password: str, new_email: str) -> None:
+    """Mail a link that makes `new_email` the account's address when used (auth's
+    request_email_change: 403 wrong password, 409 taken); 429 past the limits."""
+    await _check_password_allowed(c, user_id)
+    await c.limiter.hit("email-change", str(user_id), c.email_changes)
+    await auth.request_email_change(c.db, c.auth, c.queue, user_id, password, new_email)
+
+
+async def change_password(c: Credentials, user_id: UUID, session_id: str, current: str, new: str) -> None:
+    """Replace the password (auth's change_password: 403 wrong current one, 422 too common);
+    every session but `session_id` ends; 429 past the limit."""
+    await _check_password_allowed(c, user_id)
+    await auth.change_password(c.db, c.auth, c.queue, user_id, session_id, current, new)

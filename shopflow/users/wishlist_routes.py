@@ -14,10 +14,10 @@ import orjson
 from aiohttp import web
 
 from ..auth.interface import PRINCIPAL, require_user
-from ..keys import DB, SETTINGS
 from ..platform.endpoint import endpoint, path_uuid
 from ..platform.jsonx import json_response
 from . import wishlists
+from .interface import shelf
 from .models import (
     Added,
     GuestWishlist,
@@ -48,8 +48,7 @@ GUEST_ADDED = {200: ListedItem}
 
 
 def _shelf(request: web.Request) -> Shelf:
-    settings = request.app[SETTINGS]
-    return Shelf(request.app[DB], settings.media_cdn_url, settings.cart_ttl, settings.public_url)
+    return shelf(request.app)
 
 
 def _user(request: web.Request) -> UUID:

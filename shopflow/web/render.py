@@ -16,7 +16,7 @@ from ..keys import DB, SETTINGS, WEB_ASSETS
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
-from .csrf import VISITOR, csrf_input, visitor
+from .csrf import VISITOR, csrf_input, remember, visitor
 
 THEME_COOKIE = "theme"
 # The account-access pages: the header's "Sign in" link does not come back to these.
@@ -138,12 +138,14 @@ async def render(
         "signed_in": claims is not None,
         "signin_url": signin_url(request),
         "cart_count": cart_count(request),
+        "here": request.path_qs,  # where the footer's theme form comes back to
     }
-    if who is not None and claims is not None:
-        shared["csrf_token"] = who.token  # the header's sign-out form
+    if who is not None:  # the header's sign-out form and the footer's theme form carry it
+        shared["csrf_token"] = who.token
     response = await aiohttp_jinja2.render_template_async(
         template, request, {**shared, **context}, status=status
     )
+    remember(response, request)
     return response
 
 

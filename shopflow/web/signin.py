@@ -16,7 +16,6 @@ from ..auth import interface as auth
 from ..checkout import interface as checkout
 from ..keys import CHECKOUT, DB, SETTINGS
 from ..platform.errors import AppError, RateLimited, Unavailable
-from ..platform.settings import Settings
 from . import csrf
 from .cart import guest_cart_id, keep_cart, keep_count
 from .forms import page
@@ -29,6 +28,7 @@ from .signin_form import (
     password_message,
     retry_text,
 )
+from .wishlist import guest_wishlist_id, keep_wishlist
 
 routes = web.RouteTableDef()
 SIGNIN, REGISTER, SIGNOUT = "/signin", "/register", "/signout"
@@ -48,35 +48,19 @@ def next_path(value: str | None) -> str:
     return value if auth.safe_next(value) == value else DEFAULT_NEXT
 
 
-def wishlist_cookie_name(settings: Settings) -> str:
-    """The guest wishlist's cookie (set by the wishlist pages): it holds the list's id."""
-    return f"{'' if settings.dev else '__Host-'}shopflow_wishlist"
-
-
-def _guest_wishlist_id(request: web.Request) -> UUID | None:
-    try:
-        return UUID(request.cookies.get(wishlist_cookie_name(request.app[SETTINGS]), ""))
-    except ValueError:
-        return None
-
-
 def _forget_guest(response: web.StreamResponse, request: web.Request) -> None:
     """Drop the guest's cart and wishlist cookies: both are the account's now (or gone)."""
-    settings = request.app[SETTINGS]
     if guest_cart_id(request) is not None:
         keep_cart(response, request, None)
-    name = wishlist_cookie_name(settings)
-    if name in request.cookies:
-        response.set_cookie(
-            name, "", path="/", httponly=True, secure=not settings.dev, samesite="Lax", max_age=0
-        )
+    if guest_wishlist_id(request) is not None:
+        keep_wishlist(response, request, None)
 
 
 def _provider_links(request: web.Request, nxt: str) -> list[tuple[str, str]]:
     """(name, start URL) of each provider the shop offers; the guest's cart and wishlist go
     along, so the provider's callback folds them into the account as a password sign-in does."""
     params = {"next": nxt}
-    cart_id, wishlist_id = guest_cart_id(request), _guest_wishlist_id(request)
+    cart_id, wishlist_id = guest_cart_id(request), guest_wishlist_id(request)
     if cart_id is not None:
         params["cart_id"] = str(cart_id)
     if wishlist_id is not None:
@@ -169,7 +153,7 @@ async def signin(request: web.Request) -> web.Response:
         return await _signin_page(request, nxt, {"email": email}, errors, status=422)
     try:
         signed = await auth.password_sign_in(
-            request, email, password, guest_cart_id(request), _guest_wishlist_id(request)
+            request, email, password, guest_cart_id(request), guest_wishlist_id(request)
         )
     except auth.InvalidCredentials:
         wrong = "The email address or the password is not right."
@@ -220,7 +204,7 @@ async def register(request: web.Request) -> web.Response:
         return await _register_page(request, nxt, values, errors, status=422)
     try:
         signed = await auth.open_account(
-            request, body.email, body.password, body.name, guest_cart_id(request), _guest_wishlist_id(request)
+            request, body.email, body.password, body.name, guest_cart_id(request), guest_wishlist_id(request)
         )
     except auth.EmailTaken:
         taken = {"email": "An account uses this email address already. Sign in, or reset its password."}
