@@ -17,7 +17,6 @@ from .wishlists import fold_guest_wishlist
 __all__ = [
     "BookEntry",
     "Theme",
-    "address_book",
     "book_address",
     "default_address",
     "fold_guest_wishlist",
@@ -42,11 +41,6 @@ async def theme(ex: Executor, user_id: UUID) -> Theme:
     """The theme the user chose for the storefront; the system's when never chosen."""
     row = await queries.fetch_preferences(ex, user_id)
     return Theme(row["theme"]) if row["theme"] else Theme.SYSTEM
-
-
-async def address_book(ex: Executor, user_id: UUID) -> list[BookEntry]:
-    """The user's saved addresses, newest first (at most MAX_ADDRESSES), for checkout to offer."""
-    return [book_entry(row) for row in await queries.fetch_addresses(ex, user_id)]
 
 
 # The signed-in customer's own account, for the storefront's pages (the API's routes call the

@@ -116,7 +116,7 @@ def _offered(request: web.Request) -> list[str]:
 async def _book_of(request: web.Request) -> list[users.BookEntry]:
     """A signed-in customer's saved addresses (a guest has none)."""
     who = await csrf.visitor(request)
-    return await users.address_book(request.app[DB], who.claims.user_id) if who.claims else []
+    return await users.list_addresses(request.app[DB], who.claims.user_id) if who.claims else []
 
 
 @routes.get("/checkout")
