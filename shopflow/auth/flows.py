@@ -10,11 +10,9 @@ from uuid import UUID
 
 from aiohttp import web
 
-from ..checkout.interface import merge_guest_cart
 from ..keys import AUTH, CHECKOUT, DB, LIMITER, REDIS, SETTINGS
 from ..platform.errors import AppError
 from ..platform.ratelimit import Limit, client_ip
-from ..users.interface import fold_guest_wishlist
 from . import service
 from .service import SignedIn
 from .tokens import Claims
@@ -69,6 +67,11 @@ async def fold_guest(
     """Fold a guest's cart into the account's cart and their wishlist into its default list:
     {"cart": ...} and the problem codes of what could not be (a stale, spent or someone
     else's id does not stop a sign-in)."""
+    # Checkout and users import auth's interface, which imports this module: theirs are
+    # imported when first used, so that no import cycle forms.
+    from ..checkout.interface import merge_guest_cart
+    from ..users.interface import fold_guest_wishlist
+
     folded: dict[str, Any] = {}
     if cart_id is not None:
         try:

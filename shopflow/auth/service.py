@@ -11,7 +11,6 @@ from uuid import UUID
 import asyncpg
 from arq.connections import ArqRedis
 
-from ..checkout import interface as checkout
 from ..platform.db import Database, Executor
 from ..platform.mail import enqueue_mail, queue_mail
 from . import queries
@@ -217,6 +216,10 @@ async def verify_email(db: Database, token: str) -> None:
 
 async def _adopt_guest_orders(ex: Executor, user_id: UUID, email: str) -> None:
     """Guest orders placed with an address the account has proved it owns become its own."""
+    # Checkout imports auth's interface (through users), which imports this module: checkout's
+    # is imported when first used, so that no import cycle forms.
+    from ..checkout import interface as checkout
+
     await checkout.adopt_guest_orders(ex, user_id, email)
 
 

@@ -11,7 +11,6 @@ import asyncpg
 
 from ..platform.errors import NotFound, Unavailable
 from ..platform.idempotency import Claim
-from ..users.interface import book_address
 from . import order_views, orders, settlement
 from .carts import Caller
 from .context import Checkout
@@ -43,6 +42,10 @@ async def _with_book_addresses(co: Checkout, caller: Caller, request: CheckoutRe
     """The request as the order takes it: addresses named by id copied from the caller's
     address book (the order keeps the copy, whatever the book does later); an id that is not
     in a signed-in caller's book is 404."""
+    # Users imports checkout's interface for its records: users' is imported when first used,
+    # so that no import cycle forms.
+    from ..users import interface as users
+
     values = request.model_dump(exclude={"shipping_address_id", "billing_address_id"})
     for field, address_id in (
         ("shipping_address", request.shipping_address_id),
@@ -52,7 +55,7 @@ async def _with_book_addresses(co: Checkout, caller: Caller, request: CheckoutRe
             continue
         found = None
         if caller.user_id is not None:
-            found = await book_address(co.db, caller.user_id, address_id)
+            found = await users.book_address(co.db, caller.user_id, address_id)
         if found is None:
             raise AddressNotInBook(f"no address {address_id} in your address book (sign in to use yours)")
         values[field] = found.model_dump()
