@@ -62,6 +62,7 @@ async def _form_page(
     status: int = 200,
     problem: str | None = None,
     short: list[dict[str, Any]] | None = None,
+    updated: bool = False,
 ) -> web.Response:
     co = request.app[CHECKOUT]
     totals = co.pricing.totals(cart.subtotal.amount, form.values["country"])
@@ -74,6 +75,7 @@ async def _form_page(
         "providers": [(p, PROVIDER_NAMES[p]) for p in PAGE_PROVIDERS if p in co.payments.providers],
         "problem": problem,
         "short": short or [],
+        "updated": updated,  # the totals were asked for: the keyboard's focus goes to them
     }
     return await page(request, "checkout.html", context, status=status, private=True)
 
@@ -114,7 +116,7 @@ async def place(request: web.Request) -> web.Response:
     co = request.app[CHECKOUT]
     form = read_form(posted, _default_country(co))
     if posted.get("step") == "update":  # the country changed: shipping and tax again
-        return await _form_page(request, cart, form)
+        return await _form_page(request, cart, form, updated=True)
     parsed = checkout_request(form)
     if isinstance(parsed, CheckoutForm):
         return await _form_page(request, cart, parsed, status=422)
