@@ -28,6 +28,17 @@ MESSAGES = {
     "phone": "Enter a phone number: digits, spaces and + ( ) - . / only.",
     "payment_provider": "Choose how to pay.",
 }
+# How a message names a field, when what is wrong is its length or a character in it.
+NOUNS = {
+    "email": "the email address",
+    "name": "the name",
+    "line1": "the address",
+    "line2": "the apartment, suite, etc.",
+    "city": "the town or city",
+    "region": "the state, province or region",
+    "postal_code": "the postal code",
+    "phone": "the phone number",
+}
 
 
 @dataclass(frozen=True)
@@ -44,8 +55,20 @@ def read_form(posted: Mapping[str, str], default_country: str) -> CheckoutForm:
     values = {name: posted.get(name, "").strip() for name in FIELDS}
     values["country"] = values["country"].upper() or default_country
     values["payment_provider"] = values["payment_provider"] or "manual"
-    errors = {name: MESSAGES[name] for name, value in values.items() if any(ord(c) < 32 for c in value)}
+    errors = {
+        name: f"Remove the hidden control character from {NOUNS.get(name, 'this field')}."
+        for name, value in values.items()
+        if any(ord(c) < 32 for c in value)
+    }
     return CheckoutForm(values, errors)
+
+
+def _message(name: str, error: Mapping[str, Any]) -> str:
+    """What the shopper reads about one wrong field: too long says by how much it may be."""
+    limit = (error.get("ctx") or {}).get("max_length")
+    if error["type"] == "string_too_long" and name in NOUNS and limit:
+        return f"Shorten {NOUNS[name]} to {limit} characters or fewer."
+    return MESSAGES.get(name, "Check the details below.")
 
 
 def checkout_request(form: CheckoutForm) -> CheckoutRequest | CheckoutForm:
@@ -64,6 +87,6 @@ def checkout_request(form: CheckoutForm) -> CheckoutRequest | CheckoutForm:
             loc = [str(part) for part in error["loc"]]
             name = loc[1] if loc[:1] == ["shipping_address"] and len(loc) > 1 else (loc[0] if loc else "")
             key = name if name in MESSAGES else "form"
-            errors.setdefault(key, MESSAGES.get(key, "Check the details below."))
+            errors.setdefault(key, _message(key, error))
         return CheckoutForm(values, errors)
     return CheckoutForm(values, errors) if errors else request
