@@ -230,6 +230,9 @@ async def test_a_signed_in_customer_checks_out_from_the_address_book(
             for shown in (f"Linen Shirt - Small {X} 2", email, "Grace Hopper", "Arlington"):
                 assert shown in order, (shown, order)
             await who.open(page.url.removeprefix(storefront))  # it stays theirs to see
+            await who.follow(page.get_by_role("button", name="Cancel this order"))
+            focused = await page.evaluate("document.activeElement.textContent")
+            assert focused.startswith("Your order has been cancelled."), focused  # the news has the focus
             return who.seen
 
     assert await chromium.run(flow()) == []
@@ -299,6 +302,7 @@ async def test_a_keyboard_alone_buys_with_the_focus_always_shown(
             await keys.to("Add to cart")
             await keys.submit()
             assert page.url.endswith("/cart?notice=added")
+            assert (await keys.focused())["text"] == "Added to your cart."  # the news, then the cart
 
             item = await page.locator("form.qty input[name=quantity]").get_attribute("id")
             assert item
@@ -306,6 +310,7 @@ async def test_a_keyboard_alone_buys_with_the_focus_always_shown(
             await page.keyboard.press("ArrowUp")
             await keys.to("Update")
             await keys.submit("Space")  # Space presses a button
+            assert (await keys.focused())["text"] == "Your cart has been updated."
             assert await page.locator("form.qty input[name=quantity]").input_value() == "3"
             await keys.to("Go to checkout")
             await keys.submit()
