@@ -17,7 +17,8 @@ from ..platform.errors import NotFound, Unavailable
 from ..users import interface as users
 from . import csrf
 from .cart import caller_of, current_cart, keep_cart, keep_last_order, order_path, to_cart
-from .checkout_form import ADDRESS, COUNTRY_CODES, CheckoutForm, checkout_request, read_form
+from .checkout_form import ADDRESS, COUNTRY_CHOICES, CheckoutForm, checkout_request, read_form
+from .country_names import country_name
 from .forms import page
 
 routes = web.RouteTableDef()
@@ -71,7 +72,8 @@ async def _form_page(
         "values": form.values,
         "errors": form.errors,
         "totals": {k: {"amount": v, "currency": cart.currency} for k, v in totals.items()},
-        "countries": COUNTRY_CODES,
+        "countries": COUNTRY_CHOICES,
+        "country_name": country_name,
         "providers": [(p, PROVIDER_NAMES[p]) for p in PAGE_PROVIDERS if p in co.payments.providers],
         "problem": problem,
         "short": short or [],
@@ -170,6 +172,7 @@ async def order_page(request: web.Request) -> web.Response:
         "cancellable": order.status in checkout.NOT_SHIPPED,
         "notice": ORDER_NOTICES.get(request.query.get("notice", "")),
         "status_names": STATUS_NAMES,
+        "country_name": country_name,
         "paid_with": PAID_WITH,
         "payment_states": PAYMENT_STATES,
     }

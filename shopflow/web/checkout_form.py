@@ -3,6 +3,7 @@ model, and what is wrong said per field in words a shopper reads."""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,11 +12,19 @@ from pydantic import ValidationError
 
 from ..checkout.interface import CheckoutRequest
 from ..platform.countries import COUNTRIES
+from .country_names import country_name
 
 ADDRESS = ("name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 OPTIONAL = frozenset({"line2", "region", "phone"})
 FIELDS = ("email", *ADDRESS, "payment_provider")
 COUNTRY_CODES = tuple(sorted(COUNTRIES))
+# The country list as a shopper reads it: (code, name) in the order of the names, accents aside.
+COUNTRY_CHOICES = tuple(
+    sorted(
+        ((code, country_name(code)) for code in COUNTRIES),
+        key=lambda choice: unicodedata.normalize("NFKD", choice[1]).encode("ascii", "ignore"),
+    )
+)
 MESSAGES = {
     "email": "Enter an email address, like name@example.com.",
     "name": "Enter the name of the person the parcel is for.",
