@@ -12,7 +12,7 @@ from ..auth.interface import Claims
 from ..keys import DB
 from ..platform.errors import NotFound
 from ..users import interface as users
-from .checkout_form import ADDRESS, COUNTRY_CODES
+from .checkout_form import ADDRESS, COUNTRY_CHOICES
 from .checkout_form import MESSAGES as ADDRESS_MESSAGES
 from .customer import Form, account_form, account_page, checked, read, see_other
 from .forms import page
@@ -87,7 +87,7 @@ async def _form_page(
         "values": values,
         "errors": form.errors,
         "address_id": address_id,
-        "countries": COUNTRY_CODES,
+        "countries": COUNTRY_CHOICES,
         "problem": problem,
     }
     return await page(request, "account/address.html", context, status=status, private=True)

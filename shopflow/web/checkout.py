@@ -17,15 +17,7 @@ from ..platform.errors import NotFound, Unavailable
 from ..users import interface as users
 from . import csrf
 from .cart import caller_of, current_cart, keep_cart, keep_count, keep_last_order, order_path, to_cart
-from .checkout_form import (
-    BOOK,
-    COUNTRY_CODES,
-    MESSAGES,
-    NEW,
-    CheckoutForm,
-    checkout_request,
-    read_form,
-)
+from .checkout_form import BOOK, COUNTRY_CHOICES, MESSAGES, NEW, CheckoutForm, checkout_request, read_form
 from .forms import page
 from .payment import checkout_security_policy, pay_path, stripe_ready
 
@@ -80,6 +72,7 @@ async def _form_page(
     status: int = 200,
     problem: str | None = None,
     short: list[dict[str, Any]] | None = None,
+    updated: bool = False,
 ) -> web.Response:
     co, settings = request.app[CHECKOUT], request.app[SETTINGS]
     book = await _book_of(request)
@@ -93,10 +86,11 @@ async def _form_page(
         "book": book,
         "ship_country": country or form.values["country"],
         "totals": {k: {"amount": v, "currency": cart.currency} for k, v in totals.items()},
-        "countries": COUNTRY_CODES,
+        "countries": COUNTRY_CHOICES,
         "providers": [(p, PROVIDER_NAMES[p]) for p in offered],
         "problem": problem,
         "short": short or [],
+        "updated": updated,  # the totals were asked for: the keyboard's focus goes to them
     }
     response = await page(request, "checkout.html", context, status=status, private=True)
     response.headers["Content-Security-Policy"] = checkout_security_policy(settings, co)
@@ -168,7 +162,7 @@ async def place(request: web.Request) -> web.Response:
     co = request.app[CHECKOUT]
     form = read_form(posted, _default_country(co))
     if posted.get("step") == "update":  # the country changed: shipping and tax again
-        return await _form_page(request, cart, form)
+        return await _form_page(request, cart, form, updated=True)
     if form.values["payment_provider"] not in _offered(request):
         form.errors.setdefault("payment_provider", MESSAGES["payment_provider"])
     parsed = checkout_request(form)

@@ -16,6 +16,7 @@ from ..keys import DB, SETTINGS, WEB_ASSETS
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
+from .country_names import country_name
 from .csrf import VISITOR, csrf_input, remember, visitor
 
 THEME_COOKIE = "theme"
@@ -77,7 +78,9 @@ def setup_templates(app: web.Application, assets: Assets) -> None:
         default_helpers=False,
         filters={"money": money},
     )
-    env.globals.update(static=assets.url, shop_name=SHOP_NAME, csrf_input=csrf_input)
+    env.globals.update(
+        static=assets.url, shop_name=SHOP_NAME, csrf_input=csrf_input, country_name=country_name
+    )
 
 
 def cookie_theme(request: web.Request) -> str:

@@ -222,10 +222,10 @@ async def test_checkout_shows_the_form_with_shipping_and_tax(client: Any, linen:
         'name="payment_provider" id="pay-manual" value="manual" checked',
     ):
         assert attribute in html, attribute
-    assert "Shipping to US</th><td>5.00 USD" in html and "55.00 USD" in html  # the shop's rates
+    assert "Shipping to United States</th><td>5.00 USD" in html and "55.00 USD" in html  # the shop's rates
     resp = await ada.submit(html, "/checkout", {**GOOD, "step": "update"}, status=200)
     html = await resp.text()
-    assert "Shipping to GB</th><td>15.00 USD" in html and not errors_of(html)
+    assert "Shipping to United Kingdom</th><td>15.00 USD" in html and not errors_of(html)
 
 
 @pytest.mark.parametrize(
@@ -325,7 +325,7 @@ async def test_a_signed_in_checkout_starts_from_the_address_book(
     html = await ada.get("/checkout")
     for value in ("ada@shop.example", "Ada Lovelace", "SW1Y 4JH", '<option value="GB" selected>'):
         assert value in html, value
-    assert "Shipping to GB</th><td>15.00 USD" in html
+    assert "Shipping to United Kingdom</th><td>15.00 USD" in html
     guest_token = "x" * 43  # a guest's kind of token is not this session's
     await ada.post("/checkout", {**GOOD, "csrf_token": guest_token}, status=403)
     resp = await ada.submit(html, "/checkout", {**GOOD, "email": "ada@shop.example"})
