@@ -16,7 +16,8 @@ from shopflow.auth.interface import cookie_names
 from shopflow.auth.service import create_user
 from shopflow.keys import AUTH, DB, SETTINGS
 from shopflow.web.cart import cart_cookie_name
-from shopflow.web.signin import next_path, wishlist_cookie_name
+from shopflow.web.signin import next_path
+from shopflow.web.wishlist import wishlist_cookie_name
 from tests.web.browser import Chromium, Look
 from tests.web.test_browser import AXE_TAGS
 from tests.web.test_cart import Browser, add_to_cart, linen, lines
