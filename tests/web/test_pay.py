@@ -78,11 +78,11 @@ async def test_a_saved_address_is_chosen_at_checkout(
     assert re.search(rf'name="shipping_address_id" id="[^"]+" value="{home}" checked', html)  # the default
     assert re.search(rf'name="shipping_address_id" id="[^"]+" value="{work}">', html)
     assert 'id="ship-new" value="new">' in html and "Unter den Linden 1" in html
-    assert "Shipping to GB</th><td>15.00 USD" in html
+    assert "Shipping to United Kingdom</th><td>15.00 USD" in html
     # the work address: shipping and tax for Germany first, then the order
     resp = await ada.submit(html, "/checkout", {"shipping_address_id": work, "step": "update"}, status=200)
     html = await resp.text()
-    assert "Shipping to DE</th>" in html and not errors_of(html)
+    assert "Shipping to Germany</th>" in html and not errors_of(html)
     assert re.search(rf'value="{work}" checked', html)
     # another customer's address, or no address at all: the form again, saying so
     bob = await signed_in_browser(client, app, "bob@shop.example")
