@@ -12,12 +12,13 @@ import redis.exceptions
 from aiohttp import web
 
 from ..auth.interface import cookie_names, optional_user
-from ..keys import DB, SETTINGS, WEB_ASSETS
+from ..keys import DB, SETTINGS, WEB_ASSETS, WEB_PAGES
 from ..platform.errors import AppError
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
 from .csrf import csrf_input
+from .pagecache import PageCache
 
 THEME_COOKIE = "theme"
 THEMES = frozenset(users.Theme)
@@ -123,4 +124,5 @@ async def render(
 
 def with_assets(app: web.Application) -> Assets:
     assets = app[WEB_ASSETS] = Assets()
+    app[WEB_PAGES] = PageCache()
     return assets
