@@ -4,11 +4,12 @@ the catalog's service functions (the documents the API serves), never its SQL.""
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape
+from uuid import UUID
 
 import orjson
 from aiohttp import web
 
+from ..catalog import interface as catalog_interface
 from ..catalog import service as catalog
 from ..catalog.models import ProductQuery
 from ..keys import CACHE, DB, SETTINGS, WEB_PAGES
@@ -16,7 +17,7 @@ from ..platform.errors import NotFound
 from .guest import guest_page
 from .listing import SORTS, Listing, read_listing
 from .render import canonical_url, render
-from .seo import SITEMAP_PRODUCTS, product_ld, robots_txt
+from .seo import SITEMAP_PRODUCTS, product_ld, robots_txt, sitemap_index, urlset
 
 routes = web.RouteTableDef()
 NEW_PRODUCTS = 8
@@ -51,11 +52,6 @@ async def _page(app: web.Application, query: ProductQuery) -> bytes:
     return await catalog.list_products(
         app[DB], app[CACHE], query, settings.listing_cache_ttl, settings.media_cdn_url
     )
-
-
-async def _products(app: web.Application, query: ProductQuery) -> dict[str, Any]:
-    found: dict[str, Any] = orjson.loads(await _page(app, query))
-    return found
 
 
 @routes.get("/")
@@ -133,9 +129,8 @@ async def robots(request: web.Request) -> web.Response:
     return web.Response(text=robots_txt(canonical_url(request, "")), content_type="text/plain")
 
 
-@routes.get("/sitemap.xml")
-async def sitemap(request: web.Request) -> web.Response:
-    base = canonical_url(request, "")
+def _page_paths(roots: list[dict[str, Any]]) -> list[str]:
+    """The home page's and every category's path."""
     paths = ["/"]
 
     def walk(nodes: list[dict[str, Any]]) -> None:
@@ -143,17 +138,43 @@ async def sitemap(request: web.Request) -> web.Response:
             paths.append(f"/c/{node['slug']}")
             walk(node["children"])
 
-    walk(await _categories(request.app))
-    query = ProductQuery(sort="newest", limit=100)
-    while len(paths) < SITEMAP_PRODUCTS:
-        page = await _products(request.app, query)
-        paths += [f"/p/{item['slug']}" for item in page["items"]]
-        if not page["next_cursor"]:
-            break
-        query = ProductQuery(sort="newest", limit=100, cursor=page["next_cursor"])
-    urls = "".join(f"<url><loc>{escape(base + path)}</loc></url>" for path in paths)
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n'
-        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>\n'
-    )
-    return web.Response(text=body, content_type="application/xml")
+    walk(roots)
+    return paths
+
+
+def _xml(text: str) -> web.Response:
+    return web.Response(text=text, content_type="application/xml")
+
+
+@routes.get("/sitemap.xml")
+async def sitemap(request: web.Request) -> web.Response:
+    """One sitemap while the products fit in one file; else an index of sitemap files, the
+    products' keyset-paged in id order."""
+    app, base = request.app, canonical_url(request, "")
+    starts = await catalog_interface.product_link_starts(app[DB], SITEMAP_PRODUCTS)
+    if len(starts) > 1:
+        files = ["/sitemaps/pages.xml", *(f"/sitemaps/products-{start}.xml" for start in starts)]
+        return _xml(sitemap_index(base + path for path in files))
+    pages = [(base + path, None) for path in _page_paths(await _categories(app))]
+    links = await catalog_interface.product_links(app[DB], None, SITEMAP_PRODUCTS)
+    return _xml(urlset([*pages, *((f"{base}/p/{p.slug}", p.updated_at) for p in links)]))
+
+
+@routes.get("/sitemaps/pages.xml")
+async def sitemap_pages(request: web.Request) -> web.Response:
+    base = canonical_url(request, "")
+    return _xml(urlset((base + path, None) for path in _page_paths(await _categories(request.app))))
+
+
+@routes.get("/sitemaps/products-{start}.xml")
+async def sitemap_products(request: web.Request) -> web.Response:
+    """The products of one sitemap file, from the id that starts it."""
+    try:
+        start = UUID(request.match_info["start"])
+    except ValueError:
+        raise NotFound("no such sitemap") from None
+    links = await catalog_interface.product_links(request.app[DB], start, SITEMAP_PRODUCTS)
+    if not links:
+        raise NotFound("no such sitemap")
+    base = canonical_url(request, "")
+    return _xml(urlset((f"{base}/p/{p.slug}", p.updated_at) for p in links))
