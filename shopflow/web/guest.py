@@ -34,6 +34,7 @@ from .render import cookie_theme, render
 
 SENTINEL = "csrf" + "-" * 39  # as long as a token; a random token is never this
 _SENTINEL = SENTINEL.encode()
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 Context = Callable[[], Mapping[str, Any] | web.StreamResponse]
 
 
@@ -77,8 +78,7 @@ async def guest_page(
     if accepts_gzip(request.headers.get("Accept-Encoding", "")):
         response = await _gzipped(cache, key, body, token)
     else:
-        response = web.Response(body=body.replace(_SENTINEL, token) if forms else body)
-    response.content_type, response.charset = "text/html", "utf-8"
+        response = web.Response(body=body.replace(_SENTINEL, token) if forms else body, headers=HTML)
     if forms:
         csrf.remember(response, request)
     return response
@@ -97,6 +97,4 @@ async def _gzipped(cache: PageCache, key: tuple[Any, ...], body: bytes, token: b
         cache.put(packed_key, packed)
     if isinstance(packed, tuple):
         packed = join(packed, token, body.replace(_SENTINEL, token))
-    response = web.Response(body=packed)
-    response.headers["Content-Encoding"] = "gzip"
-    return response
+    return web.Response(body=packed, headers={**HTML, "Content-Encoding": "gzip"})

@@ -5,14 +5,16 @@ kept as bytes, or as the compressed pieces it is put together from (gzipped.py).
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import orjson
 
 Kept = bytes | tuple[bytes, ...]
 MAX_BYTES = 32 * 1024 * 1024
 MAX_PARSED = 64
+MAX_DERIVED = 1024
+T = TypeVar("T")
 
 
 class PageCache:
@@ -24,6 +26,7 @@ class PageCache:
         self.size = 0
         self._pages: OrderedDict[Hashable, Kept] = OrderedDict()
         self._parsed: OrderedDict[bytes, Any] = OrderedDict()
+        self._derived: OrderedDict[Hashable, Any] = OrderedDict()
 
     def get(self, key: Hashable) -> Kept | None:
         body = self._pages.get(key)
@@ -48,6 +51,16 @@ class PageCache:
             found = self._parsed[doc] = orjson.loads(doc)
             if len(self._parsed) > MAX_PARSED:
                 self._parsed.popitem(last=False)
+        return found
+
+    def derived(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` derives from `key` alone (a page's query read into the catalog's),
+        kept for the next request with the same key; shared: its readers must not change it."""
+        found = self._derived.get(key)
+        if found is None:
+            found = self._derived[key] = make()
+            if len(self._derived) > MAX_DERIVED:
+                self._derived.popitem(last=False)
         return found
 
 

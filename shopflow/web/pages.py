@@ -85,7 +85,11 @@ async def category(request: web.Request) -> web.StreamResponse:
     node = _find(categories, request.match_info["slug"])
     if node is None:
         raise NotFound("no such category")
-    listing = read_listing(request.query, request.app[SETTINGS].currency, category=node["slug"])
+    currency, query = request.app[SETTINGS].currency, request.query
+    listing = request.app[WEB_PAGES].derived(
+        ("listing", node["slug"], request.query_string),
+        lambda: read_listing(query, currency, category=node["slug"]),
+    )
     page = await _page(request.app, listing.query)
 
     def context() -> dict[str, Any]:
