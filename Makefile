@@ -4,7 +4,7 @@ BIN = $(VENV)/bin
 
 CHROMIUM = /usr/lib/chromium/chromium
 
-.PHONY: install browser run test bench lint fmt clean
+.PHONY: install browser run test bench screenshots lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -29,8 +29,11 @@ test: install browser  ## the type check (mypy --strict) and the test suite
 	$(BIN)/mypy
 	$(BIN)/pytest
 
-bench: install  ## load benchmarks; prints ratios against baselines measured in the same run
+bench: install browser  ## load benchmarks (the storefront's in chromium too); ratios against baselines of the same run
 	$(BIN)/python -m bench
+
+screenshots: install browser  ## the README's pictures of the shop (docs/screenshots/), by the tests' chromium
+	SHOPFLOW_SCREENSHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/web/test_screenshots.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -29,10 +29,12 @@ from bench.load import Result, drive, ensure_wrk, wait_until_up
 from bench.media import run_media
 from bench.media_delivery import run_delivery, run_uploads
 from bench.users import run_users
+from bench.web import run_web
 from shopflow.catalog import seed
 from shopflow.catalog.seed import ADJECTIVES, MATERIALS
 from shopflow.platform.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 from shopflow.platform.migrate import migrate
+from shopflow.platform.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ def main() -> None:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--soak", type=int, default=100_000, help="session soak cycles")
     p.add_argument(
-        "suite", nargs="?", choices=("all", "catalog", "auth", "checkout", "media", "users"), default="all"
+        "suite",
+        nargs="?",
+        choices=("all", "catalog", "auth", "checkout", "media", "users", "web"),
+        default="all",
     )
     args = p.parse_args()
     ensure_wrk()
@@ -160,6 +165,16 @@ def main() -> None:
                 asyncio.run(migrate(dsn))
                 print("\nusers (order history and the dashboard):")
                 run_users(args, env, dsn, redis_url, process, ROW)
+            if args.suite in ("all", "web"):
+                print("\nstorefront pages:")
+                settings = Settings(
+                    database_url=dsn,
+                    redis_url=redis_url,
+                    data_dir=Path(tmp) / "data",
+                    jwt_secret=env["SHOPFLOW_JWT_SECRET"],
+                    password_pepper=env["SHOPFLOW_PASSWORD_PEPPER"],
+                )
+                run_web(args, env, settings, process, ROW)
         finally:
             redis.stop()
             pg.stop()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .platform.ratelimit import RateLimiter
     from .platform.settings import Settings
     from .web.assets import Assets
+    from .web.pagecache import PageCache
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 DB: web.AppKey[Database] = web.AppKey("db")
@@ -42,3 +43,4 @@ CHECKOUT: web.AppKey[Checkout] = web.AppKey("checkout")
 IDEMPOTENCY: web.AppKey[Leases] = web.AppKey("idempotency")  # the Idempotency-Keys this process runs
 MEDIA_STORAGE: web.AppKey[Storage] = web.AppKey("media_storage")  # where media bytes live (local or S3)
 WEB_ASSETS: web.AppKey[Assets] = web.AppKey("web_assets")  # the storefront's static files, by hashed name
+WEB_PAGES: web.AppKey[PageCache] = web.AppKey("web_pages")  # guests' pages, rendered (web/guest.py)

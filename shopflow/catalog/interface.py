@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 from ..platform.cache import Cache
@@ -114,3 +115,25 @@ async def stock_came_back(conn: Executor, moves: Collection[StockMove]) -> list[
     ids, for the caller to hand over after the commit."""
     products = sorted({move.product_id for move in moves if move.crossed})
     return [await product_changed(conn, p, ProductChange.RESTOCKED) for p in products]
+
+
+@dataclass(frozen=True)
+class ProductLink:
+    """Where a listed product's page is, for a sitemap."""
+
+    id: UUID
+    slug: str
+    updated_at: datetime
+
+
+async def product_links(db: Executor, start: UUID | None, limit: int) -> list[ProductLink]:
+    """Listed products in id order from `start` (the first when None), at most `limit`: one
+    keyset page of the whole catalog."""
+    rows = await queries.fetch_links(db, start, limit)
+    return [ProductLink(r["id"], r["slug"], r["updated_at"]) for r in rows]
+
+
+async def product_link_starts(db: Executor, every: int) -> list[UUID]:
+    """Where each run of `every` listed products starts, in id order (`product_links`'s
+    `start` for each page): one short answer, however large the catalog."""
+    return await queries.fetch_link_starts(db, every)

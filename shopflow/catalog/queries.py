@@ -400,3 +400,25 @@ async def lock_available(ex: Executor, sku: str) -> int | None:
     return await ex.fetchval(  # type: ignore[no-any-return]
         "SELECT on_hand - reserved FROM stock WHERE sku = $1 FOR UPDATE", sku
     )
+
+
+async def fetch_links(ex: Executor, start: UUID | None, limit: int) -> list[asyncpg.Record]:
+    """Listed products' ids, slugs and last changes in id order, from `start` on (keyset)."""
+    return await ex.fetch(
+        f"""SELECT p.id, p.slug, p.updated_at FROM products p
+            WHERE {_LISTED} AND ($1::uuid IS NULL OR p.id >= $1) ORDER BY p.id LIMIT $2""",
+        start,
+        limit,
+    )
+
+
+async def fetch_link_starts(ex: Executor, every: int) -> list[UUID]:
+    """The id of every `every`th listed product in id order, from the first: where each run
+    of `every` starts."""
+    rows = await ex.fetch(
+        f"""SELECT id FROM (SELECT p.id, row_number() OVER (ORDER BY p.id) AS n
+                              FROM products p WHERE {_LISTED}) s
+            WHERE n % $1 = 1 ORDER BY id""",
+        every,
+    )
+    return [r["id"] for r in rows]

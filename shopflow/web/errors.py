@@ -9,6 +9,7 @@ from aiohttp.typedefs import Middleware
 from ..platform.errors import AppError
 from ..platform.middleware import REQUEST_ID, Handler, as_problem
 from ..platform.settings import Settings
+from .assets import accepts_gzip
 from .render import cookie_theme, page_headers, render
 
 API_PREFIX = "/api/"
@@ -60,6 +61,19 @@ def pages_middleware(settings: Settings) -> Middleware:
         if response.content_type == "text/html" and not response.prepared:
             for name, value in headers.items():  # a page may say otherwise (no-store for the private ones)
                 response.headers.setdefault(name, value)
+            compress(request, response)
         return response
 
     return pages
+
+
+def compress(request: web.Request, response: web.StreamResponse) -> None:
+    """A page goes gzipped to a browser that accepts it (aiohttp compresses a body of more
+    than 4 KiB on a thread, off the event loop), and says it varies on Accept-Encoding."""
+    vary = response.headers.get("Vary", "")
+    if "accept-encoding" not in vary.lower():
+        response.headers["Vary"] = f"{vary}, Accept-Encoding" if vary else "Accept-Encoding"
+    if "Content-Encoding" in response.headers or not isinstance(response, web.Response):
+        return  # compressed already (guests' kept pages), or streamed
+    if accepts_gzip(request.headers.get("Accept-Encoding", "")):
+        response.enable_compression(web.ContentCoding.gzip)

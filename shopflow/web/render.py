@@ -12,12 +12,13 @@ import jinja2
 from aiohttp import web
 
 from ..auth.interface import Claims
-from ..keys import DB, SETTINGS, WEB_ASSETS
+from ..keys import DB, SETTINGS, WEB_ASSETS, WEB_PAGES
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
 from .country_names import country_name
 from .csrf import VISITOR, csrf_input, remember, visitor
+from .pagecache import PageCache
 
 THEME_COOKIE = "theme"
 # The account-access pages: the header's "Sign in" link does not come back to these.
@@ -154,4 +155,5 @@ async def render(
 
 def with_assets(app: web.Application) -> Assets:
     assets = app[WEB_ASSETS] = Assets()
+    app[WEB_PAGES] = PageCache()
     return assets
