@@ -136,6 +136,13 @@ async def _prefill(request: web.Request, user_id: UUID, values: dict[str, str]) 
         values["country"] = book.country
 
 
+async def _without_book(request: web.Request, who: csrf.Visitor, form: CheckoutForm) -> None:
+    """Address-book choices posted by someone without a book (a guest, or a customer with no
+    saved address) are dropped: their form did not show them (an autofill sent them)."""
+    if any(form.values[name] for name in BOOK) and (who.claims is None or not await _book_of(request)):
+        form.values.update(dict.fromkeys(BOOK, ""))
+
+
 async def _refused(request: web.Request, form: CheckoutForm, error: Exception) -> CheckoutForm:
     """The form again, saying which choice checkout refused: the way to pay, or an address
     that is not (any more) in this customer's book."""
@@ -161,6 +168,7 @@ async def place(request: web.Request) -> web.Response:
         return to_cart()
     co = request.app[CHECKOUT]
     form = read_form(posted, _default_country(co))
+    await _without_book(request, who, form)
     if posted.get("step") == "update":  # the country changed: shipping and tax again
         return await _form_page(request, cart, form, updated=True)
     if form.values["payment_provider"] not in _offered(request):

@@ -114,6 +114,24 @@ async def test_a_new_address_is_still_one_choice_away(
     assert "Leeds" in await ada.get(location)
 
 
+async def test_book_choices_from_someone_without_a_book_are_dropped(
+    client: Any, app: web.Application, linen: dict[str, str]
+) -> None:
+    """Their form shows no saved addresses: an id an autofill posts is not an error on a field
+    they cannot see, and the address they typed is the order's."""
+    bob = await signed_in_browser(client, app, "bob@shop.example")
+    resp = await client.post("/api/v1/me/addresses", json=BOOK[1], headers=bob.bearer)
+    bobs = (await resp.json())["id"]
+    ada = await signed_in_browser(client, app, "ada@shop.example")  # no address saved
+    for who, wrong in ((Browser(client), "not-an-address"), (Browser(client), bobs), (ada, bobs)):
+        location = await place(
+            who, linen["SHIRT-S"], {"shipping_address_id": wrong, "billing_address_id": wrong}
+        )
+        assert "/orders/" in location, (wrong, location)
+        order = await who.get(location)
+        assert GOOD["city"] in order and "Berlin" not in order, wrong
+
+
 async def test_the_card_step_loads_stripe_js_there_only(
     client: Any, linen: dict[str, str], stripe_server: str, db: asyncpg.Connection
 ) -> None:
