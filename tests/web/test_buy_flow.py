@@ -1,9 +1,9 @@
 """The buy flow in a real browser (Debian's chromium through Playwright): a guest and a
-signed-in customer buy with JavaScript on and off, on a desktop and a phone; the checkout
-is used with the keyboard alone; odd, empty and autofilled fields come back as the form or
-place the order, never an error page; a form posted from another origin is refused; axe,
-the console, the CSP and a 320 px screen find nothing wrong on the cart, checkout and
-order pages."""
+signed-in customer buy with JavaScript on (cart changes made in place, announced and
+counted) and off, on a desktop and a phone; the checkout is used with the keyboard alone;
+odd, empty and autofilled fields come back as the form or place the order, never an error
+page; a form posted from another origin is refused; axe, the console, the CSP and a 320 px
+screen find nothing wrong on the product page's notice, the cart, checkout and order pages."""
 
 from __future__ import annotations
 
@@ -72,20 +72,22 @@ async def buy(who: Shopper) -> str:
     await who.press(page.get_by_text("Medium · size: M"))
     assert await page.get_by_label("Medium").is_checked()
     await page.get_by_label("Quantity", exact=True).fill("2")
-    await who.follow(page.get_by_role("button", name="Add to cart"))
-    assert "Added to your cart." in await text(page, "main")
+    await who.change_by(page.get_by_role("button", name="Add to cart"), "Added to your cart.", "(2 items)")
 
     await page.get_by_role("searchbox", name="Search products").fill("blue mug")
     await who.go(page.get_by_role("searchbox", name="Search products").press("Enter"))
     await who.follow(page.locator(".grid").get_by_role("link", name="Blue Mug"))
-    await who.follow(page.get_by_role("button", name="Add to cart"))
+    await who.change_by(page.get_by_role("button", name="Add to cart"), "Added to your cart.", "(3 items)")
+    await who.to_cart()
     assert await page.locator("table.cart tbody tr").count() == 2
 
     await page.get_by_label("Quantity of Linen Shirt - Medium").fill("3")
-    await who.follow(page.get_by_role("button", name="Update Linen Shirt - Medium"))
-    assert "Your cart has been updated." in await text(page, "main")
-    await who.follow(page.get_by_role("button", name="Remove Blue Mug"))
-    assert "The item has been removed." in await text(page, "main")
+    update = page.get_by_role("button", name="Update Linen Shirt - Medium")
+    await who.change_by(update, "Your cart has been updated.", "(4 items)")
+    assert await page.get_by_label("Quantity of Linen Shirt - Medium").input_value() == "3"
+    await who.change_by(
+        page.get_by_role("button", name="Remove Blue Mug"), "The item has been removed.", "(3 items)"
+    )
     assert await page.locator("table.cart tbody tr").count() == 1
     assert "Subtotal (3 items) 75.00 USD" in await text(page, "table.cart tfoot")
 
@@ -153,17 +155,10 @@ async def test_a_signed_in_customer_checks_out_from_the_address_book(
             cookies = await page.context.cookies()
             assert not [c for c in cookies if "shopflow_cart" in c["name"]]  # the cart is the account's
             await who.follow(page.get_by_role("link", name="Go to checkout"))
-            for label, value in [
-                ("Email", email),
-                ("Full name", "Grace Hopper"),
-                ("Address", "1 Navy Yard"),
-                ("Town or city", "Arlington"),
-                ("State, province or region (optional)", "VA"),
-                ("Postal code", "22202"),
-                ("Country", "US"),
-                ("Phone (optional)", "+1 703 555 0100"),
-            ]:
-                assert await page.get_by_label(label, exact=True).input_value() == value, label
+            assert await page.get_by_label("Email", exact=True).input_value() == email
+            saved = page.get_by_label("Grace Hopper, 1 Navy Yard, Arlington 22202, United States (default)")
+            assert await saved.is_checked()  # the default address, chosen
+            assert not await page.get_by_label("Full name", exact=True).is_visible()  # no new one asked for
             assert "Shipping to United States 5.00 USD" in await text(page, "table.totals")
             await who.place()
             assert re.search(r"/orders/[0-9a-f-]{36}$", page.url), page.url  # no secret: the account's order
@@ -196,18 +191,27 @@ async def test_a_keyboard_alone_buys_with_the_focus_always_shown(
             await page.keyboard.press("ArrowUp")
             assert await page.get_by_label("Quantity", exact=True).input_value() == "2"
             await keys.to("Add to cart")
+            added = await keys.change("Added to your cart.", "(2 items)")
+            assert added["text"] == "Add to cart", added  # the page stays, and the focus with it
+            await keys.to("View your cart")  # the notice, right after the button
             await keys.submit()
-            assert page.url.endswith("/cart?notice=added")
-            assert (await keys.focused())["text"] == "Added to your cart."  # the news, then the cart
+            assert page.url.endswith("/cart"), page.url
 
-            item = await page.locator("form.qty input[name=quantity]").get_attribute("id")
+            quantity = page.locator("form.qty input[name=quantity]")
+            item = await quantity.get_attribute("id")
             assert item
             await keys.to(item)
             await page.keyboard.press("ArrowUp")
             await keys.to("Update")
-            await keys.submit("Space")  # Space presses a button
-            assert (await keys.focused())["text"] == "Your cart has been updated."
-            assert await page.locator("form.qty input[name=quantity]").input_value() == "3"
+            # Space presses a button; the cart is changed in place, its new content's top focused
+            updated = await keys.change("Your cart has been updated.", "(3 items)", "Space")
+            assert (updated["tag"], updated["text"]) == ("h1", "Your cart"), updated
+            assert await quantity.input_value() == "3"
+            for step, count in ((f"more-{item}", "(4 items)"), (f"less-{item}", "(3 items)")):
+                await keys.to(step, "Tab" if step.startswith("more") else "Shift+Tab")
+                stepped = await keys.change("Your cart has been updated.", count)
+                assert stepped["id"] == step, stepped  # the same button, in the new content
+            assert await quantity.input_value() == "3"
             await keys.to("Go to checkout")
             await keys.submit()
 
@@ -430,9 +434,13 @@ async def test_forms_posted_from_another_origin_are_refused(
 async def through_checkout(
     who: Shopper, each: Callable[[str], Awaitable[None]], order: dict[str, str]
 ) -> None:
-    """Cart, checkout, checkout sent back with mistakes (422) and the order placed with
-    `order`'s fields: `each` page looked at in turn."""
-    await who.add_to_cart(quantity=2)
+    """The product page with its notice of the item added (JavaScript on), cart, checkout,
+    checkout sent back with mistakes (422) and the order placed with `order`'s fields: `each`
+    page looked at in turn."""
+    await who.add(quantity=2)
+    if who.look.javascript:
+        await each("product, with the item added")
+    await who.to_cart()
     await each("cart")
     await who.follow(who.page.get_by_role("link", name="Go to checkout"))
     await each("checkout")
