@@ -98,7 +98,8 @@ async def theme_of(request: web.Request, claims: Claims | None) -> str:
 
 def signin_url(request: web.Request) -> str:
     """The sign-in page, coming back to this page afterwards (when it is one to come back to)."""
-    if request.method != "GET" or request.path.startswith(ACCOUNT_DOORS):
+    # a HEAD is a GET without the body: the same page (a guest's is kept, and shown to GETs)
+    if request.method not in ("GET", "HEAD") or request.path.startswith(ACCOUNT_DOORS):
         return "/signin"
     return "/signin?" + urlencode({"next": request.path_qs})
 

@@ -11,11 +11,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
+from shopflow.keys import SETTINGS, WEB_PAGES
 from shopflow.web.assets import STATIC_DIR, accepts_gzip
+from shopflow.web.csrf import guest_cookie_name
 from shopflow.web.gzipped import join, pieces
 from tests.catalog.conftest import Catalog
 from tests.web.conftest import HTML
+from tests.web.test_cart import Browser
 
 GZIP = {**HTML, "Accept-Encoding": "gzip, deflate, br"}
 IDENTITY = {**HTML, "Accept-Encoding": "identity"}
@@ -112,13 +116,14 @@ async def test_each_guest_gets_their_own_token_on_a_kept_page(client: Any, shop:
         token = TOKEN.search(page)
         assert token, page[:500]
         cookie = SimpleCookie(sent["Set-Cookie"])
-        assert [m.value for m in cookie.values()] == [token.group(1)]  # the form's token is this guest's
+        assert [m.value for m in cookie.values()] == [token.group(1)]  # the forms' token is this guest's
+        assert set(TOKEN.findall(page)) == {token.group(1)}  # in every form (buy, save, theme)
         seen.add(token.group(1))
     assert len(seen) == 4
     # a returning guest keeps their token, and gets no new cookie
     name = next(iter(cookie))
     _, sent, body = await raw(client, "/p/red-ceramic-mug", {**GZIP, "Cookie": f"{name}={token.group(1)}"})
-    assert TOKEN.findall(gzip.decompress(body).decode()) == [token.group(1)]
+    assert set(TOKEN.findall(gzip.decompress(body).decode())) == {token.group(1)}
     assert "Set-Cookie" not in sent
 
 
@@ -142,3 +147,67 @@ async def test_a_theme_cookie_gets_its_own_kept_page(client: Any, shop: Catalog)
     for theme in ("dark", "light", "system", "dark"):
         _, _, body = await raw(client, "/c/home", {**IDENTITY, "Cookie": f"theme={theme}"})
         assert f'data-theme="{theme}"'.encode() in body
+
+
+async def page_of(client: Any, path: str, headers: dict[str, str]) -> tuple[Any, str]:
+    """The answer's headers and its page, decompressed when it was sent gzipped."""
+    status, sent, body = await raw(client, path, headers)
+    assert status == 200, (path, status)
+    return sent, (gzip.decompress(body) if sent.get("Content-Encoding") == "gzip" else body).decode()
+
+
+def count_of(page: str) -> str:
+    """The header's cart count, as read out: "(2 items)", or "" for none."""
+    found = re.search(r'id="cart-count">(.*?)</span></a>', page)
+    assert found, page[:800]
+    return " ".join(re.sub(r"<[^>]+>", "", found.group(1)).split())
+
+
+GUEST_PAGES = ("/", "/c/home", "/p/red-ceramic-mug")  # the pages kept for guests with empty carts
+
+
+async def test_a_guest_with_items_in_the_cart_sees_their_count_not_a_kept_page(
+    client: Any, app: web.Application, shop: Catalog
+) -> None:
+    for headers in (GZIP, IDENTITY):  # an empty cart's pages, kept first in both forms
+        for path in GUEST_PAGES:
+            assert count_of((await page_of(client, path, headers))[1]) == "", path
+    guest = Browser(client)
+    mug = shop.products["red-ceramic-mug"]["variants"][0]["id"]
+    product = await guest.get("/p/red-ceramic-mug")
+    resp = await guest.submit(product, "/cart/items", {"variant_id": mug, "quantity": "2"})
+    assert count_of(await guest.get(resp.headers["Location"])) == "(2 items)"
+    token = guest.cookies[guest_cookie_name(app[SETTINGS])]
+    cookie = "; ".join(f"{k}={v}" for k, v in guest.cookies.items())
+    for headers in (GZIP, IDENTITY):
+        for path in GUEST_PAGES:
+            _, page = await page_of(client, path, {**headers, "Cookie": cookie})
+            assert count_of(page) == "(2 items)", (path, headers)
+            assert set(TOKEN.findall(page)) == {token}, path
+    for path in GUEST_PAGES:  # and what is kept for the empty carts has no count
+        assert count_of((await page_of(client, path, GZIP))[1]) == "", path
+
+
+async def test_the_theme_switch_and_sign_in_link_work_from_a_kept_page(
+    client: Any, app: web.Application, shop: Catalog
+) -> None:
+    path, back = "/c/home?sort=newest", "/signin?next=%2Fc%2Fhome%3Fsort%3Dnewest"
+    resp = await client.head(path, headers=IDENTITY)  # a HEAD keeps the page a GET is shown
+    assert resp.status == 200
+    await page_of(client, path, GZIP)  # kept, in both forms
+    for headers in (GZIP, IDENTITY):
+        kept = app[WEB_PAGES].size
+        sent, page = await page_of(client, path, headers)  # a new guest, shown the kept page
+        assert app[WEB_PAGES].size == kept  # nothing rendered for them
+        guest = Browser(client)
+        guest.cookies.update(
+            {k: m.value for h in sent.getall("Set-Cookie") for k, m in SimpleCookie(h).items()}
+        )
+        assert set(TOKEN.findall(page)) == {guest.cookies[guest_cookie_name(app[SETTINGS])]}
+        assert f'class="account-link" href="{back}">Sign in</a>' in page
+        signin = await guest.get(back)
+        assert '<input type="hidden" name="next" value="/c/home?sort=newest">' in signin
+        resp = await guest.submit(page, "/theme", {"theme": "dark"})  # the kept page's form, their token
+        assert resp.headers["Location"] == path and guest.cookies["theme"] == "dark"
+        _, page = await page_of(client, path, {**headers, "Cookie": "theme=dark"})
+        assert 'data-theme="dark"' in page and 'aria-pressed="true">Dark' in page
