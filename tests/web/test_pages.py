@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+import shopflow.web
 from shopflow.auth.interface import cookie_names
 from shopflow.keys import SETTINGS
 from tests.catalog.conftest import Catalog
 from tests.conftest import sign_in
 from tests.web.conftest import HTML
+
+STATIC = Path(shopflow.web.__file__).parent / "static"
 
 BASE = "http://localhost:8080"  # the settings' public_url
 
@@ -204,3 +208,13 @@ async def test_a_failure_is_an_html_500_that_names_only_the_request(make_client:
     assert "req-42" in html and "secret detail" not in html
     resp = await client.get("/api/test/boom", headers=HTML)
     assert resp.status == 500 and resp.content_type == "application/problem+json"
+
+
+def test_the_stylesheet_closes_every_block() -> None:
+    """Rules appended after an unclosed block would apply only inside it (a phone's media query)."""
+    css = re.sub(r"/\*.*?\*/", "", (STATIC / "app.css").read_text(), flags=re.S)
+    depth = 0
+    for n, line in enumerate(css.splitlines(), 1):
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"app.css line {n} closes a block never opened"
+    assert depth == 0, "app.css leaves a block open"
