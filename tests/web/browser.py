@@ -178,3 +178,20 @@ async def pixel(page: Page, x: int = 1, y: int = 1) -> tuple[int, int, int]:
     with Image.open(io.BytesIO(png)) as image:
         r, g, b, *_ = image.convert("RGB").getpixel((0, 0))  # type: ignore[misc]
     return r, g, b
+
+
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+
+
+async def axe_violations(page: Any) -> list[str]:
+    """What axe-core's WCAG A and AA rules find on the page as it stands, one line a node."""
+    from axe_playwright_python.async_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    results = await Axe().run(page, options=options)
+    assert len(results.response["passes"]) > 10, page.url  # the rules did run
+    return [
+        f"{page.url}: {v['id']} ({v['impact']}) {node['target']}: {node['failureSummary']}"
+        for v in results.response["violations"]
+        for node in v["nodes"]
+    ]

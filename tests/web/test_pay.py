@@ -18,7 +18,7 @@ from shopflow.platform.settings import Settings
 from tests.checkout.conftest import pay_with_card, paypal_server, stripe_server
 from tests.providers import paypal, stripe
 from tests.providers.paypal import PayPalServer
-from tests.web.browser import Chromium, Look
+from tests.web.browser import Chromium, Look, axe_violations
 from tests.web.test_cart import GOOD, Browser, add_to_cart, errors_of, linen, signed_in_browser
 
 __all__ = ["linen", "paypal_server", "stripe_server"]  # fixtures this module uses
@@ -340,6 +340,10 @@ async def test_the_card_step_mounts_stripe_js_under_its_csp(
             # localstripe's Stripe.js has no Payment Element: its card Element is mounted instead
             await page.wait_for_selector("#payment-element input[placeholder=number]")
             assert await page.is_enabled("#pay-button") and await page.is_visible("#stripe-pay")
-            return await problems.collect(page)
+            found = await problems.collect(page)
+            for scheme in ("light", "dark"):  # the step in both themes (a guest's: the system's)
+                await page.emulate_media(color_scheme=scheme)
+                found += [f"{scheme}: {v}" for v in await axe_violations(page)]
+            return found
 
     assert await chromium.run(pay()) == []
