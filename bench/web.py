@@ -32,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from bench.load import Result, drive
+from shopflow.__main__ import seed_pictures
 from shopflow.catalog import seed
 from shopflow.platform.embedded import free_port
 from shopflow.platform.migrate import migrate
@@ -95,28 +96,6 @@ class Shop:
     pictures: int
 
 
-async def _pictures(settings: Settings, conn: asyncpg.Connection) -> int:
-    """Each leaf category's drawn picture, uploaded as any image is and shown on its products
-    (on `conn`, which has no time limit: the pool's 2 s do not cover 100,000 rows)."""
-    from shopflow.media.backends import open_storage
-    from shopflow.media.demo import upload_pictures
-    from shopflow.platform.db import Database
-    from shopflow.platform.redisx import connect
-
-    db = await Database.open(settings, min_size=1, max_size=1)
-    redis = connect(settings.redis_url, settings.redis_timeout)
-    try:
-        categories = await seed.leaf_categories(db)
-        async with open_storage(settings) as storage:
-            names = [c["name"] for c in categories]
-            media = await upload_pictures(db, redis, storage, names, settings.media_max_bytes)
-        await seed.show_pictures(conn, {c["id"]: m for c, m in zip(categories, media, strict=True)})
-        return len(media)
-    finally:
-        await db.pool.close()
-        await redis.aclose()
-
-
 async def prepare(settings: Settings, products: int) -> tuple[float, Shop]:
     """The catalog as the catalog bench leaves it (seeded here when empty), with pictures."""
     dsn = settings.database_url
@@ -128,7 +107,7 @@ async def prepare(settings: Settings, products: int) -> tuple[float, Shop]:
             await seed.seed(conn, products)
         pictures = 0
         if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM product_images)"):
-            pictures = await _pictures(settings, conn)
+            pictures = await seed_pictures(settings, conn)
         took = time.perf_counter() - started
         slugs = [
             r["slug"] for r in await conn.fetch("SELECT slug FROM products ORDER BY random() LIMIT 2000")

@@ -104,12 +104,14 @@ def cmd_seed(args: argparse.Namespace) -> None:
     settings = _require_urls(load_settings())
     run(migrate(settings.database_url))
     n = run(_seed(settings.database_url, args.products, settings.currency, reset=args.reset, if_empty=False))
-    pictures = run(_seed_pictures(settings))
+    pictures = run(seed_pictures(settings))
     print(f"seeded {n} products and {pictures} pictures (the workers make their variants)")
 
 
-async def _seed_pictures(settings: Settings) -> int:
-    """A drawn picture for each category's products, uploaded for the workers to process."""
+async def seed_pictures(settings: Settings, conn: asyncpg.Connection | None = None) -> int:
+    """A drawn picture for each category's products, uploaded for the workers to process
+    (shown on the products through `conn` when given: it may have no time limit, where the
+    pool's statements have one)."""
     from .catalog import seed
     from .media.backends import open_storage
     from .media.demo import upload_pictures
@@ -123,7 +125,7 @@ async def _seed_pictures(settings: Settings) -> int:
         async with open_storage(settings) as storage:
             names = [c["name"] for c in categories]
             media = await upload_pictures(db, redis, storage, names, settings.media_max_bytes)
-        await seed.show_pictures(db, {c["id"]: m for c, m in zip(categories, media, strict=True)})
+        await seed.show_pictures(conn or db, {c["id"]: m for c, m in zip(categories, media, strict=True)})
         return len(media)
     finally:
         await db.pool.close()
@@ -258,7 +260,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
             _seed(settings.database_url, args.products, settings.currency, reset=False, if_empty=True)
         )
         if seeded:
-            pictures = run(_seed_pictures(settings))
+            pictures = run(seed_pictures(settings))
             log.info("seeded the demo shop", extra={"products": seeded, "pictures": pictures})
         admin = run(_first_admin(settings, data_dir))
         cli = [sys.executable, "-m", "shopflow"]
