@@ -8,9 +8,9 @@ from uuid import UUID
 from ..platform.db import Executor
 from . import queries
 from .models import MediaStatus, Picture, Source
-from .pictures import picture_of
+from .pictures import picture_of, placeholder_url
 
-__all__ = ["MediaStatus", "Picture", "Source", "media_status", "pictures"]
+__all__ = ["MediaStatus", "Picture", "Source", "media_status", "pictures", "placeholder_url"]
 
 
 async def media_status(ex: Executor, media_id: UUID) -> MediaStatus | None:

@@ -118,3 +118,75 @@ class _Dct:
         if scale:
             ac = [0.5 + 0.5 / scale * f for f in ac]
         return _Channel(dc, ac, scale)
+
+
+def _channel(data: bytes, start: int, index: int, nx: int, ny: int, scale: float) -> tuple[list[float], int]:
+    """One channel's AC terms read from the nibbles at `index` on: (terms, the next index)."""
+    ac = []
+    for cy in range(ny):
+        cx = 0 if cy else 1
+        while cx * ny < nx * (ny - cy):
+            nibble = (data[start + (index >> 1)] >> ((index & 1) << 2)) & 15
+            ac.append((nibble / 7.5 - 1) * scale)
+            index, cx = index + 1, cx + 1
+    return ac, index
+
+
+def _terms(nx: int, ny: int) -> list[tuple[int, int]]:
+    """The (cx, cy) of each AC term, in the order they are stored."""
+    return [(cx, cy) for cy in range(ny) for cx in range(0 if cy else 1, nx) if cx * ny < nx * (ny - cy)]
+
+
+def aspect_ratio(data: bytes) -> float:
+    """The width over the height of the image a ThumbHash stands for, roughly."""
+    has_alpha, landscape = data[2] & 0x80, data[4] & 0x80
+    lx = (5 if has_alpha else 7) if landscape else data[3] & 7
+    ly = data[3] & 7 if landscape else (5 if has_alpha else 7)
+    return lx / ly
+
+
+def thumbhash_to_rgba(data: bytes, side: int = 32) -> tuple[int, int, bytes]:
+    """The placeholder image a ThumbHash stands for, at most `side` pixels a side:
+    (width, height, 8-bit RGBA rows). A port of the reference `thumbHashToRGBA`."""
+    header24 = data[0] | (data[1] << 8) | (data[2] << 16)
+    header16 = data[3] | (data[4] << 8)
+    l_dc, p_dc, q_dc = (
+        (header24 & 63) / 63,
+        ((header24 >> 6) & 63) / 31.5 - 1,
+        ((header24 >> 12) & 63) / 31.5 - 1,
+    )
+    l_scale = ((header24 >> 18) & 31) / 31
+    has_alpha = bool(header24 >> 23)
+    p_scale, q_scale = ((header16 >> 3) & 63) / 63, ((header16 >> 9) & 63) / 63
+    landscape = bool(header16 >> 15)
+    lx = max(3, (5 if has_alpha else 7) if landscape else header16 & 7)
+    ly = max(3, header16 & 7 if landscape else (5 if has_alpha else 7))
+    a_dc = (data[5] & 15) / 15 if has_alpha else 1.0
+    a_scale = (data[5] >> 4) / 15
+    start = 6 if has_alpha else 5
+    # Saturation boosted by 1.25, as the reference does, for what quantisation took.
+    l_ac, index = _channel(data, start, 0, lx, ly, l_scale)
+    p_ac, index = _channel(data, start, index, 3, 3, p_scale * 1.25)
+    q_ac, index = _channel(data, start, index, 3, 3, q_scale * 1.25)
+    a_ac = _channel(data, start, index, 5, 5, a_scale)[0] if has_alpha else []
+
+    ratio = aspect_ratio(data)
+    width = _round(side if ratio > 1 else side * ratio)
+    height = _round(side / ratio if ratio > 1 else side)
+    n = max(lx, 5 if has_alpha else 3), max(ly, 5 if has_alpha else 3)
+    cos_x = [[math.cos(math.pi / width * (x + 0.5) * cx) for cx in range(n[0])] for x in range(width)]
+    cos_y = [[math.cos(math.pi / height * (y + 0.5) * cy) for cy in range(n[1])] for y in range(height)]
+    l_terms, pq_terms, a_terms = _terms(lx, ly), _terms(3, 3), _terms(5, 5)
+    out = bytearray()
+    for y in range(height):
+        fy = [2 * f for f in cos_y[y]]
+        for x in range(width):
+            fx = cos_x[x]
+            lum = l_dc + sum(c * fx[cx] * fy[cy] for c, (cx, cy) in zip(l_ac, l_terms, strict=True))
+            p = p_dc + sum(c * fx[cx] * fy[cy] for c, (cx, cy) in zip(p_ac, pq_terms, strict=True))
+            q = q_dc + sum(c * fx[cx] * fy[cy] for c, (cx, cy) in zip(q_ac, pq_terms, strict=True))
+            a = a_dc + sum(c * fx[cx] * fy[cy] for c, (cx, cy) in zip(a_ac, a_terms, strict=False))
+            b = lum - 2 / 3 * p
+            r = (3 * lum - b + q) / 2
+            out += bytes(int(max(0.0, 255 * min(1.0, v))) for v in (r, r - q, b, a))
+    return width, height, bytes(out)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..auth.interface import Claims
 from ..keys import DB, SETTINGS, WEB_ASSETS, WEB_PAGES
+from ..media.interface import placeholder_url
 from ..platform.settings import Settings
 from ..users import interface as users
 from .assets import Assets
@@ -80,7 +81,11 @@ def setup_templates(app: web.Application, assets: Assets) -> None:
         filters={"money": money},
     )
     env.globals.update(
-        static=assets.url, shop_name=SHOP_NAME, csrf_input=csrf_input, country_name=country_name
+        static=assets.url,
+        shop_name=SHOP_NAME,
+        csrf_input=csrf_input,
+        country_name=country_name,
+        placeholder_url=placeholder_url,
     )
 
 

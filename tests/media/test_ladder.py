@@ -17,7 +17,8 @@ from shopflow.media.ladder import (
     plan_widths,
     variant_key,
 )
-from shopflow.media.thumbhash import rgba_to_thumbhash
+from shopflow.media.pictures import placeholder_url
+from shopflow.media.thumbhash import rgba_to_thumbhash, thumbhash_to_rgba
 from shopflow.platform.settings import Settings
 
 SHA = "ab" * 32
@@ -156,3 +157,23 @@ def test_the_settings_name_the_ladder() -> None:
     assert ladder.digest != Ladder().digest
     with pytest.raises(ValidationError):
         Settings(media_widths=(400, 200))
+
+
+def test_a_thumbhash_decodes_to_its_colour_and_shape() -> None:
+    for width, height, shown in [
+        (100, 50, (32, 18)),
+        (50, 100, (18, 32)),
+    ]:  # ThumbHash keeps the ratio roughly
+        thumbhash = rgba_to_thumbhash(width, height, bytes([200, 40, 30, 255] * (width * height)))
+        w, h, rgba = thumbhash_to_rgba(thumbhash)
+        assert (w, h) == shown and len(rgba) == w * h * 4
+        middle = (h // 2 * w + w // 2) * 4
+        assert list(rgba[middle : middle + 4]) == pytest.approx([200, 40, 30, 255], abs=12)
+
+
+def test_a_placeholder_url_is_a_png_or_nothing() -> None:
+    thumbhash = base64.b64encode(rgba_to_thumbhash(10, 10, bytes([0, 0, 255, 255] * 100))).decode()
+    url = placeholder_url(thumbhash)
+    assert url.startswith("data:image/png;base64,")
+    assert base64.b64decode(url.split(",")[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert placeholder_url("AAAA") == placeholder_url("not base64!") == ""

@@ -3,16 +3,20 @@ GET parameters, the theme in <html>, HTML errors outside /api/, and a strict CSP
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import pytest
+import pyvips
 from aiohttp import web
 
 import shopflow.web
 from shopflow.auth.interface import cookie_names
 from shopflow.keys import SETTINGS
+from shopflow.media.thumbhash import rgba_to_thumbhash
 from tests.catalog.conftest import Catalog
 from tests.conftest import sign_in
 from tests.web.conftest import HTML
@@ -218,3 +222,16 @@ def test_the_stylesheet_closes_every_block() -> None:
         depth += line.count("{") - line.count("}")
         assert depth >= 0, f"app.css line {n} closes a block never opened"
     assert depth == 0, "app.css leaves a block open"
+
+
+async def test_pictures_show_their_placeholder_until_they_come(client: Any, shop: Catalog, db: Any) -> None:
+    red = rgba_to_thumbhash(40, 30, bytes([200, 40, 30, 255] * 1200))
+    await db.execute("UPDATE media SET placeholder = $1", base64.b64encode(red).decode())
+    for path in ("/p/red-ceramic-mug", "/c/kitchen"):
+        html = await page(client, path)
+        found = re.search(r'<img class="blur" src="data:image/png;base64,([^"]+)" alt="" width="640"', html)
+        assert found, path
+        blur = pyvips.Image.new_from_buffer(base64.b64decode(found.group(1)), "")
+        assert (blur.width, blur.height, blur.bands) == (12, 9, 4)
+        assert blur(6, 4) == pytest.approx([200, 40, 30, 255], abs=12)
+        no_inline_code(html)
