@@ -101,18 +101,24 @@ async def add_media(db: Executor, status: str = "ready", alt: str = "") -> str:
     return str(media_id)
 
 
-@pytest.fixture
-async def catalog(client: Any, staff: dict[str, str]) -> Catalog:
+CATALOG = [
+    ("Red Ceramic Mug", 1200, 5, "kitchen", "A sturdy mug for your morning coffee."),
+    ("Coffee Grinder", 4500, 0, "kitchen", "Grinds beans evenly."),
+    ("Garden Hose", 2500, 3, "garden", "Waters plants. Also rinses coffee cups outdoors."),
+    ("Blue Mug", 900, 2, "home", "A small mug."),
+]
+
+
+async def build_catalog(
+    client: Any, staff: dict[str, str], products: list[tuple[str, int, int, str, str]]
+) -> Catalog:
+    """Categories home > kitchen and garden, and `products` (name, price, on hand, category,
+    description) made through the staff API."""
     c = Catalog()
     c.categories["home"] = await add_category(client, staff, "home")
     c.categories["kitchen"] = await add_category(client, staff, "kitchen", c.categories["home"])
     c.categories["garden"] = await add_category(client, staff, "garden")
-    for name, price, on_hand, category, description in [
-        ("Red Ceramic Mug", 1200, 5, "kitchen", "A sturdy mug for your morning coffee."),
-        ("Coffee Grinder", 4500, 0, "kitchen", "Grinds beans evenly."),
-        ("Garden Hose", 2500, 3, "garden", "Waters plants. Also rinses coffee cups outdoors."),
-        ("Blue Mug", 900, 2, "home", "A small mug."),
-    ]:
+    for name, price, on_hand, category, description in products:
         p = await add_product(
             client,
             staff,
@@ -124,3 +130,8 @@ async def catalog(client: Any, staff: dict[str, str]) -> Catalog:
         )
         c.products[p["slug"]] = p
     return c
+
+
+@pytest.fixture
+async def catalog(client: Any, staff: dict[str, str]) -> Catalog:
+    return await build_catalog(client, staff, CATALOG)

@@ -11,34 +11,23 @@ import pyvips
 from aiohttp import web
 
 from shopflow.keys import MEDIA_STORAGE
-from tests.catalog.conftest import Catalog, add_category, add_media, add_product
+from tests.catalog.conftest import Catalog, add_media, build_catalog
 from tests.web.browser import Chromium
 
 HTML = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
 
+SHOP = [
+    ("Red Ceramic Mug", 1200, 5, "kitchen", "A sturdy mug <b>for</b> your morning coffee."),
+    ("Coffee Grinder", 4500, 0, "kitchen", "Grinds beans evenly."),
+    ("Garden Hose", 2500, 3, "garden", "Waters plants."),
+    ("Blue Mug", 900, 2, "home", "A small mug."),
+]
+
+
 @pytest.fixture
 async def shop(client: Any, staff: dict[str, str], db: Any) -> Catalog:
-    c = Catalog()
-    c.categories["home"] = await add_category(client, staff, "home")
-    c.categories["kitchen"] = await add_category(client, staff, "kitchen", c.categories["home"])
-    c.categories["garden"] = await add_category(client, staff, "garden")
-    for name, price, on_hand, category, description in [
-        ("Red Ceramic Mug", 1200, 5, "kitchen", "A sturdy mug <b>for</b> your morning coffee."),
-        ("Coffee Grinder", 4500, 0, "kitchen", "Grinds beans evenly."),
-        ("Garden Hose", 2500, 3, "garden", "Waters plants."),
-        ("Blue Mug", 900, 2, "home", "A small mug."),
-    ]:
-        p = await add_product(
-            client,
-            staff,
-            name,
-            price=price,
-            on_hand=on_hand,
-            category=c.categories[category],
-            description=description,
-        )
-        c.products[p["slug"]] = p
+    c = await build_catalog(client, staff, SHOP)
     media = await add_media(db, alt="A red mug on a table")
     resp = await client.post(
         f"/api/v1/products/{c.products['red-ceramic-mug']['id']}/images",
